@@ -1,0 +1,48 @@
+# Two commands for a fresh machine:
+#   make lab   - set up .venv and open the course (JupyterLab on notebooks/)
+#   make test  - set up .venv with the test tools and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+
+.PHONY: lab test lint notebooks bench chromium clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@ $(VENV)/.installed
+
+lab: $(VENV)/.installed
+	$(BIN)/jupyter lab notebooks/
+
+# Debian's Chromium for the widget tests; never a downloaded browser build.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check nnlib autograder tests bench
+
+test: $(VENV)/.installed-test chromium
+	$(BIN)/ruff check nnlib autograder tests bench
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# Regenerate solutions/*/*.ipynb from their jupytext sources, then notebooks/ with nbgrader.
+notebooks: $(VENV)/.installed-test
+	$(PY) -m autograder.build_notebooks
+
+bench: $(VENV)/.installed
+	$(PY) -m pip install --quiet "torch==2.13.0"
+	$(PY) bench/bench_training.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-artifacts grading

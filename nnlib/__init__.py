@@ -1,0 +1,62 @@
+"""nnlib: the course's reference implementation of every exercise, and what trains with it.
+
+Every exercise of the course lives here under the same name and signature as in the
+notebooks (e.g. ``nnlib.affine_backward``); the notebooks plug a student's functions into
+``Ops`` and ``MLP`` to train real networks with them.
+"""
+
+from .augmentation import random_shift, shift_image
+from .data import impute_missing, iterate_minibatches, one_hot, standardize, train_val_test_split
+from .gradcheck import numeric_gradient, rel_error
+from .graph import Value
+from .init import glorot_uniform, small_normal
+from .layers import (
+    affine_backward,
+    affine_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid,
+    sigmoid_backward,
+    sigmoid_forward,
+)
+from .losses import (
+    cross_entropy_loss,
+    log_softmax,
+    mse_loss,
+    mse_loss_backward,
+    softmax,
+    softmax_cross_entropy_backward,
+)
+from .models import MLP, accuracy, init_mlp, two_layer_net
+from .ops import Ops
+from .optim import adam, gradient_descent, rmsprop, sgd, sgd_momentum
+from .regularization import dropout_backward, dropout_forward, early_stopping, l2_penalty
+from .train import History, train
+from .transfer import extract_features, fine_tune_step, replace_head
+
+EXERCISES = {
+    "00_data_preparation": ["impute_missing", "standardize", "one_hot", "train_val_test_split",
+                            "iterate_minibatches"],
+    "01_loss_functions": ["mse_loss", "softmax", "cross_entropy_loss"],
+    "02_chain_rule": ["numeric_gradient", "Value"],
+    "03_backpropagation": ["affine_forward", "affine_backward", "relu_forward", "relu_backward",
+                           "sigmoid_forward", "sigmoid_backward", "mse_loss_backward",
+                           "softmax_cross_entropy_backward", "glorot_uniform", "two_layer_net"],
+    "04_optimizers": ["gradient_descent", "sgd", "sgd_momentum", "rmsprop", "adam"],
+    "05_regularization": ["dropout_forward", "dropout_backward", "l2_penalty", "early_stopping",
+                          "shift_image", "random_shift"],
+    "06_transfer_learning": ["extract_features", "replace_head", "fine_tune_step"],
+}
+"""The course's notebooks and, in order, the exercises each one grades."""
+
+__all__ = [
+    "EXERCISES", "History", "MLP", "Ops", "Value", "accuracy", "adam", "affine_backward",
+    "affine_forward", "cross_entropy_loss", "dropout_backward", "dropout_forward",
+    "early_stopping", "extract_features", "fine_tune_step", "glorot_uniform", "gradient_descent",
+    "impute_missing", "init_mlp", "iterate_minibatches", "l2_penalty", "log_softmax", "mse_loss",
+    "mse_loss_backward", "numeric_gradient", "one_hot", "random_shift", "rel_error",
+    "relu_backward", "relu_forward", "replace_head", "rmsprop", "sgd", "sgd_momentum",
+    "shift_image", "sigmoid", "sigmoid_backward", "sigmoid_forward", "small_normal", "softmax",
+    "softmax_cross_entropy_backward", "standardize", "train", "train_val_test_split",
+    "two_layer_net",
+]

@@ -1,0 +1,93 @@
+"""Gradient descent and the update rules of the optimizer contract.
+
+Every update rule is ``(w, dw, config=None) -> (next_w, config)``: ``config`` holds the
+hyperparameters and the optimizer's state; missing keys get defaults; ``w`` is not modified.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+
+def gradient_descent(grad_fn: Callable[[np.ndarray], np.ndarray], w0: np.ndarray,
+                     learning_rate: float, num_steps: int) -> np.ndarray:
+    """Iterates of ``w <- w - learning_rate * grad_fn(w)``: array (num_steps + 1, *w0.shape)."""
+    w = np.array(w0, dtype=float, copy=True)
+    path = [w.copy()]
+    for _ in range(num_steps):
+        w = w - learning_rate * np.asarray(grad_fn(w), dtype=float)
+        path.append(w.copy())
+    return np.stack(path)
+
+
+def sgd(w, dw, config=None):
+    """``next_w = w - learning_rate * dw``. Defaults: learning_rate=1e-2."""
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    return w - config["learning_rate"] * dw, config
+
+
+def sgd_momentum(w, dw, config=None):
+    """``v = momentum * v - learning_rate * dw``; ``next_w = w + v``.
+
+    Defaults: learning_rate=1e-2, momentum=0.9, velocity=zeros like w.
+    """
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("momentum", 0.9)
+    v = config.get("velocity")
+    if v is None:
+        v = np.zeros_like(w, dtype=float)
+    v = config["momentum"] * v - config["learning_rate"] * dw
+    config["velocity"] = v
+    return w + v, config
+
+
+def rmsprop(w, dw, config=None):
+    """``cache = decay_rate*cache + (1-decay_rate)*dw**2``; ``w - lr*dw / (sqrt(cache) + eps)``.
+
+    Defaults: learning_rate=1e-2, decay_rate=0.99, epsilon=1e-8, cache=zeros like w.
+    """
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("decay_rate", 0.99)
+    config.setdefault("epsilon", 1e-8)
+    cache = config.get("cache")
+    if cache is None:
+        cache = np.zeros_like(w, dtype=float)
+    cache = config["decay_rate"] * cache + (1 - config["decay_rate"]) * dw * dw
+    config["cache"] = cache
+    next_w = w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])
+    return next_w, config
+
+
+def adam(w, dw, config=None):
+    """Adam with bias correction; ``t`` is incremented before the moments are updated.
+
+    Defaults: learning_rate=1e-3, beta1=0.9, beta2=0.999, epsilon=1e-8, m=v=zeros, t=0.
+    """
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-3)
+    config.setdefault("beta1", 0.9)
+    config.setdefault("beta2", 0.999)
+    config.setdefault("epsilon", 1e-8)
+    config.setdefault("t", 0)
+    m = config.get("m")
+    v = config.get("v")
+    if m is None:
+        m = np.zeros_like(w, dtype=float)
+    if v is None:
+        v = np.zeros_like(w, dtype=float)
+    beta1, beta2 = config["beta1"], config["beta2"]
+    t = config["t"] + 1
+    m = beta1 * m + (1 - beta1) * dw
+    v = beta2 * v + (1 - beta2) * dw * dw
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    config.update(t=t, m=m, v=v)
+    return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"]), config
+
+
+UPDATE_RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "rmsprop": rmsprop, "adam": adam}
