@@ -1,0 +1,170 @@
+"""Comparing a candidate's answer with the reference, and naming the likely mistake.
+
+Every helper raises ``Failure`` with what is wrong (type, shape, or the worst element: index,
+expected, got, relative error) and a hint: first from the check's own known wrong variants
+(``mistakes``: pairs of a hint and the value that mistake produces), then from generic patterns
+(sign flipped, factor of N, transposed, all zeros).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .core import Case, Failure, overflow_hint
+
+Mistakes = Iterable[tuple[str, object]]
+"""(hint, value or zero-argument callable giving the value that this mistake produces)."""
+
+
+def _fmt(x) -> str:
+    if isinstance(x, (float, np.floating)):
+        return f"{float(x):.7g}"
+    return repr(x)
+
+
+def as_array(got, case: Case, what: str = "your result") -> np.ndarray:
+    """``got`` as a numeric ndarray, or a Failure saying what came back instead."""
+    if got is None:
+        raise Failure(f"{what} is None", case=case,
+                      hint="the function has no `return` statement (or returns too early)")
+    if isinstance(got, tuple):
+        raise Failure(f"{what} is a tuple of {len(got)} items; expected one array", case=case)
+    if isinstance(got, (list, numbers.Number)):
+        got = np.asarray(got)
+    if not isinstance(got, np.ndarray):
+        raise Failure(f"{what} has type {type(got).__name__}; expected a NumPy array", case=case)
+    if got.dtype.kind not in "biuf":
+        raise Failure(f"{what} has dtype {got.dtype}; expected numbers", case=case)
+    return got
+
+
+def as_float(got, case: Case, what: str = "your result") -> float:
+    """``got`` as one Python float, or a Failure (None, an array of several numbers, ...)."""
+    if got is None:
+        raise Failure(f"{what} is None", case=case,
+                      hint="the function has no `return` statement (or returns too early)")
+    if isinstance(got, np.ndarray) and got.size == 1:
+        got = got.reshape(())[()]
+    if isinstance(got, np.ndarray):
+        raise Failure(f"{what} is an array of shape {got.shape}; expected a single number",
+                      case=case, hint="average over every entry, e.g. with `np.mean(...)`")
+    if isinstance(got, bool) or not isinstance(got, numbers.Real):
+        raise Failure(f"{what} has type {type(got).__name__}; expected a number", case=case)
+    return float(got)
+
+
+def unpack(got, count: int, case: Case, names: str) -> tuple:
+    """Check that ``got`` is a tuple (or list) of ``count`` items named ``names``."""
+    if not isinstance(got, (tuple, list)) or len(got) != count:
+        kind = f"a {type(got).__name__}" + (f" of {len(got)} items"
+                                             if isinstance(got, (tuple, list)) else "")
+        raise Failure(f"expected a tuple {names} of {count} items; got {kind}", case=case)
+    return tuple(got)
+
+
+def _value(v):
+    return v() if callable(v) else v
+
+
+def matches(got, value, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
+    """Whether ``got`` equals ``value`` (a wrong variant's output) up to tolerance."""
+    try:
+        value = np.asarray(_value(value), dtype=float)
+        got = np.asarray(got, dtype=float)
+        return got.shape == value.shape and bool(np.allclose(got, value, rtol=rtol, atol=atol))
+    except Exception:
+        return False
+
+
+def generic_hint(got: np.ndarray, expected: np.ndarray, batch: int | None = None) -> str | None:
+    """Name a pattern relating a wrong answer to the right one, when there is a clear one."""
+    got = np.asarray(got, dtype=float)
+    expected = np.asarray(expected, dtype=float)
+    if got.shape != expected.shape or not np.all(np.isfinite(got)):
+        return None
+    if np.any(expected != 0) and np.allclose(got, 0):
+        return "your result is all zeros: did you return an initial value before filling it in?"
+    if np.allclose(got, -expected, rtol=1e-6, atol=1e-12):
+        return "the sign is flipped"
+    mask = np.abs(expected) > 1e-12
+    if mask.any():
+        ratios = got[mask] / expected[mask]
+        ratio = float(np.median(ratios))
+        if np.allclose(ratios, ratio, rtol=1e-5) and np.allclose(got, ratio * expected,
+                                                                 rtol=1e-5, atol=1e-12):
+            if batch and batch > 1 and np.isclose(ratio, batch):
+                return (f"your result is exactly N = {batch} times too large: average over the "
+                        f"batch (divide by N) instead of summing")
+            if batch and batch > 1 and np.isclose(ratio, 1 / batch):
+                return f"your result is N = {batch} times too small: you divided by N twice"
+            if got.size > 1:
+                return f"your result is the right one times {ratio:.4g}: a constant factor is off"
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and np.allclose(got, expected.T):
+        return "your result is transposed"
+    return None
+
+
+def close(got, expected, case: Case, *, what: str = "your result", rtol: float = 1e-6,
+          atol: float = 1e-9, mistakes: Mistakes = (), batch: int | None = None,
+          shape_hint: Callable | None = None) -> np.ndarray:
+    """Fail unless array ``got`` equals ``expected`` element-wise within rtol/atol."""
+    expected = np.asarray(expected)
+    got = as_array(got, case, what)
+    if got.shape != expected.shape:
+        hint = None
+        if got.shape == expected.shape[::-1] and got.ndim == 2:
+            hint = "your result is transposed (or you multiplied in the wrong order)"
+        elif got.ndim == expected.ndim + 1 or (got.ndim and got.size == expected.size * batch
+                                               if batch else False):
+            hint = "check which axis you sum or average over (`axis=...`, `keepdims`)"
+        elif expected.ndim == 1 and got.ndim == 2 and 1 in got.shape:
+            hint = "sum over the batch axis (axis=0) to get a 1-D result"
+        if shape_hint is not None:
+            hint = shape_hint(got.shape) or hint
+        raise Failure(f"{what} has shape {got.shape}; expected {expected.shape}", case=case,
+                      hint=hint)
+    gotf = got.astype(float)
+    bad = ~np.isfinite(gotf) & np.isfinite(expected)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise Failure(f"{what}{list(idx)} is {gotf[idx]}; expected {_fmt(expected[idx])}",
+                      case=case, hint=_first_match(got, mistakes, rtol)
+                      or overflow_hint("overflow encountered in exp"))
+    if np.allclose(gotf, expected, rtol=rtol, atol=atol, equal_nan=True):
+        return got
+    err = np.abs(gotf - expected) - atol - rtol * np.abs(expected)
+    idx = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+    idx = tuple(int(i) for i in idx)
+    e, g = expected[idx], gotf[idx]
+    rel = abs(g - e) / max(abs(g) + abs(e), 1e-300)
+    where = f"{what}{list(idx)}" if idx else what
+    wrong = int(np.sum(err > 0))
+    raise Failure(f"{where}: expected {_fmt(e)}, got {_fmt(g)} (relative error {rel:.2g}); "
+                  f"{wrong} of {expected.size} entries are off",
+                  case=case, hint=_first_match(got, mistakes, rtol)
+                  or generic_hint(gotf, expected, batch))
+
+
+def close_scalar(got, expected: float, case: Case, *, what: str = "your result",
+                 rtol: float = 1e-6, atol: float = 1e-9, mistakes: Mistakes = (),
+                 batch: int | None = None) -> float:
+    """Fail unless ``got`` is one number equal to ``expected`` within tolerance."""
+    value = as_float(got, case, what)
+    if np.isclose(value, expected, rtol=rtol, atol=atol):
+        return value
+    hint = _first_match(value, mistakes, rtol)
+    if hint is None and np.isfinite(value):
+        hint = generic_hint(np.array([value]), np.array([expected]), batch)
+    if hint is None and not np.isfinite(value):
+        hint = overflow_hint("overflow encountered in exp")
+    raise Failure(f"{what}: expected {_fmt(expected)}, got {_fmt(value)}", case=case, hint=hint)
+
+
+def _first_match(got, mistakes: Mistakes, rtol: float) -> str | None:
+    for hint, value in mistakes:
+        if matches(got, value, rtol=max(rtol, 1e-6)):
+            return hint
+    return None

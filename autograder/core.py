@@ -1,0 +1,261 @@
+"""The checker's machinery: the exercise registry, safe calls to a candidate, and failures.
+
+A check is a function ``(candidate, hidden) -> None`` registered under an exercise name. It
+builds ``Case``s, calls the candidate only through ``run`` and compares with ``compare``'s
+helpers; anything wrong is raised as ``Failure`` and becomes one message for the student.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import threading
+import traceback
+import warnings
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+DEFAULT_TIMEOUT = 5.0
+"""Seconds one call of a candidate may take before it counts as an infinite loop."""
+
+
+class Failure(Exception):
+    """What is wrong with a candidate, in words for a student; raised by checks, caught by check."""
+
+    def __init__(self, what: str, *, case: Case | None = None, hint: str | None = None):
+        super().__init__(what)
+        self.what = what
+        self.case = case
+        self.hint = hint
+
+
+class CheckFailed(AssertionError):
+    """The student-facing failure of ``check``: its text is the whole message, no checker frames."""
+
+    def _render_traceback_(self):  # IPython shows these lines instead of a traceback
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: " + str(self)]
+
+
+class CandidateTimeout(BaseException):
+    """Raised inside a candidate that runs too long.
+
+    A BaseException, so that a candidate's own ``except Exception`` does not swallow it.
+    """
+
+
+@dataclass
+class Case:
+    """One graded situation: a short description of its inputs for messages."""
+
+    label: str
+    number: int | None = None
+    total: int | None = None
+
+    def title(self) -> str:
+        where = f"case {self.number}/{self.total}" if self.number else "case"
+        return f"{where} ({self.label})"
+
+
+def numbered(cases: list[Case]) -> list[Case]:
+    """Number the cases 1..n so messages can say "case 3/8"."""
+    for i, case in enumerate(cases, start=1):
+        case.number, case.total = i, len(cases)
+    return cases
+
+
+@dataclass(frozen=True)
+class Exercise:
+    name: str
+    check: Callable[[object, bool], None]
+    kind: str = "function"  # "function" or "class"
+
+
+REGISTRY: dict[str, Exercise] = {}
+
+
+def exercise(name: str, kind: str = "function"):
+    """Register the decorated ``(candidate, hidden)`` function as the check of ``name``."""
+
+    def register(fn):
+        REGISTRY[name] = Exercise(name, fn, kind)
+        return fn
+
+    return register
+
+
+# --- calling a candidate safely ---------------------------------------------------------------
+@contextmanager
+def time_limit(seconds: float):
+    """Raise ``CandidateTimeout`` in the running code after ``seconds`` (main thread only).
+
+    Off the main thread no alarm can be set; the code then runs without a limit.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise CandidateTimeout
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def snapshot(value):
+    """A deep copy of an input, to detect whether the candidate modified it."""
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # an object that cannot be copied cannot be compared either
+        return None
+
+
+def same(a, b) -> bool:
+    """Structural equality of inputs: arrays (NaN-aware, dtype-aware), containers, scalars."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+            return False
+        return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(
+            a, b, equal_nan=a.dtype.kind in "fc")
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    try:
+        return bool(a == b)
+    except Exception:
+        return True
+
+
+def _student_frames(exc: BaseException) -> str:
+    """The last line of the candidate's own code in the traceback, e.g. 'line 4: x = a @ b'."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
+    if not frames:
+        return ""
+    last = frames[-1]
+    code = f": {last.line.strip()}" if last.line else ""
+    return f" (in {last.name}, line {last.lineno}{code})"
+
+
+def describe_exception(exc: BaseException) -> tuple[str, str | None]:
+    """A student-facing sentence for an exception raised by a candidate, and a hint."""
+    where = _student_frames(exc)
+    if isinstance(exc, NotImplementedError):
+        return ("not implemented yet: it raised NotImplementedError",
+                "replace `raise NotImplementedError()` with your code and run its cell again")
+    if isinstance(exc, RecursionError):
+        return (f"it recursed too deeply (RecursionError){where}",
+                "walk the graph with an explicit stack or list instead of recursion")
+    if isinstance(exc, CandidateTimeout):
+        return ("it did not finish in time: an infinite loop, or work that grows "
+                "exponentially (e.g. visiting a shared node once per path)", None)
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = f"it raised {type(exc).__name__}{': ' + message if message else ''}{where}"
+    hint = None
+    if isinstance(exc, ValueError) and ("matmul" in message or "shapes" in message
+                                        or "broadcast" in message):
+        hint = "check the shapes you multiply or add: print them to see which one is off"
+    return text, hint
+
+
+def run(fn, case: Case, *args, timeout: float = DEFAULT_TIMEOUT, mutation_ok=(),
+        forbid_warnings: bool = False, kwargs: dict | None = None, names=None):
+    """Call ``fn(*args, **kwargs)`` for ``case`` as a student's code is called: safely.
+
+    Fails (``Failure``) when the candidate raises, runs longer than ``timeout``, modifies an
+    input (unless its position is in ``mutation_ok``), draws from the global ``np.random``, or,
+    with ``forbid_warnings``, emits a NumPy RuntimeWarning (overflow, invalid value, ...).
+    ``names`` label the positional arguments in messages.
+    """
+    kwargs = kwargs or {}
+    names = names or [f"argument {i + 1}" for i in range(len(args))]
+    before = [snapshot(a) for a in args]
+    global_state = np.random.get_state()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            with np.errstate(over="warn", invalid="warn", divide="warn", under="ignore"), \
+                    time_limit(timeout):
+                result = fn(*args, **kwargs)
+        except (Exception, CandidateTimeout, RecursionError) as exc:
+            what, hint = describe_exception(exc)
+            raise Failure(what, case=case, hint=hint) from None
+    for i, (arg, original) in enumerate(zip(args, before)):
+        if i not in mutation_ok and original is not None and not same(arg, original):
+            raise Failure(f"it modified its input `{names[i]}`", case=case,
+                          hint="work on a copy (e.g. `x = x.copy()`) or build a new array")
+    after = np.random.get_state()
+    if not (after[0] == global_state[0] and np.array_equal(after[1], global_state[1])
+            and after[2:] == global_state[2:]):
+        np.random.set_state(global_state)
+        raise Failure("it used NumPy's global random generator (np.random.*)", case=case,
+                      hint="draw every random number from the `rng` argument, "
+                           "e.g. `rng.random(...)`")
+    if forbid_warnings:
+        numeric = [w for w in caught if issubclass(w.category, RuntimeWarning)]
+        if numeric:
+            raise Failure(f"NumPy warned: {numeric[0].message}", case=case,
+                          hint=overflow_hint(str(numeric[0].message)))
+    return result
+
+
+def overflow_hint(message: str) -> str | None:
+    if "overflow" in message and "exp" in message:
+        return ("np.exp overflowed on large inputs: shift the inputs first (subtract the row "
+                "maximum for softmax; use exp(-|x|) for sigmoid)")
+    if "divide by zero" in message and "log" in message:
+        return "log(0) appeared: compute log-probabilities as `s - logsumexp(s)`, not log(softmax)"
+    return None
+
+
+# --- the public entry point -------------------------------------------------------------------
+def format_failure(name: str, failure: Failure, hidden: bool) -> str:
+    lines = [f"{name}: {failure.case.title() if failure.case else 'check'} failed"
+             + (" [hidden test]" if hidden else "")]
+    lines += ["  " + line for line in failure.what.splitlines()]
+    if failure.hint:
+        lines.append(f"  Likely mistake: {failure.hint}")
+    return "\n".join(lines)
+
+
+def check(name: str, candidate, *, hidden: bool = False) -> None:
+    """Grade one exercise: return when ``candidate`` is right, raise ``AssertionError`` if not.
+
+    name: the exercise's name (see ``autograder.EXERCISES``); candidate: the student's function
+    (or class, for ``Value``). ``hidden=True`` runs the full grading set. The message says which
+    case failed, where (index, expected, got) and, when recognised, the likely mistake.
+    """
+    from . import exercises  # noqa: F401  (registers every check)
+
+    spec = REGISTRY.get(name)
+    if spec is None:
+        known = ", ".join(sorted(REGISTRY))
+        raise CheckFailed(f"There is no exercise called {name!r}. Known exercises: {known}")
+    if candidate is None or not callable(candidate):
+        raise CheckFailed(f"{name}: expected your {spec.kind} `{name}`, got {candidate!r}. "
+                          f"Run the cell that defines it first.")
+    state = np.random.get_state()
+    try:
+        spec.check(candidate, hidden)
+    except Failure as failure:
+        raise CheckFailed(format_failure(name, failure, hidden)) from None
+    except CandidateTimeout:
+        raise CheckFailed(f"{name}: your code did not finish in time (infinite loop?)") from None
+    except RecursionError:
+        raise CheckFailed(f"{name}: your code recursed too deeply (RecursionError)") from None
+    except Exception as exc:  # the candidate's output broke an assumption of the checker
+        raise CheckFailed(f"{name}: your answer could not be checked: {type(exc).__name__}: "
+                          f"{exc}. Check the type and shape of what you return.") from None
+    finally:
+        np.random.set_state(state)

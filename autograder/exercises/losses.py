@@ -1,0 +1,92 @@
+"""Checks for notebook 01: mse_loss, softmax, cross_entropy_loss."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import nnlib
+
+from ..compare import close, close_scalar
+from ..core import Case, exercise, numbered, run
+
+
+def _score_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
+    """(case, scores (N, C), labels (N,)) from small to extreme."""
+    rng = np.random.default_rng(101)
+    shapes = [(4, 3), (1, 5), (7, 2)] + ([(13, 10), (2, 1), (64, 7)] if hidden else [])
+    cases = [(Case(f"random scores, N={n}, C={c}"), rng.normal(size=(n, c)),
+              rng.integers(0, c, size=n)) for n, c in shapes]
+    big = np.array([[1e4, 0.0, -1e4], [1000.0, 1000.0, 999.0], [-1e4, -1e4 + 1, -1e4 + 2]])
+    cases.append((Case("large scores such as 1e4 (N=3, C=3)"), big, np.array([1, 2, 0])))
+    if hidden:
+        shifted = rng.normal(size=(5, 4)) * 50 + 800
+        cases.append((Case("scores around 800, N=5, C=4"), shifted, rng.integers(0, 4, size=5)))
+        cases.append((Case("integer scores, N=3, C=4"), rng.integers(-5, 5, size=(3, 4)),
+                      np.array([0, 3, 1])))
+    numbered([c for c, _, _ in cases])
+    return cases
+
+
+def _naive_softmax(s):
+    with np.errstate(all="ignore"):
+        e = np.exp(np.asarray(s, dtype=float))
+        return e / e.sum(axis=1, keepdims=True)
+
+
+@exercise("mse_loss")
+def check_mse_loss(fn, hidden: bool) -> None:
+    rng = np.random.default_rng(100)
+    shapes = [(5, 1), (1, 1), (4, 3)] + ([(20, 2), (3,), (50, 7)] if hidden else [])
+    cases = numbered([Case(f"predictions and targets of shape {s}") for s in shapes])
+    for case, shape in zip(cases, shapes):
+        y_pred, y_true = rng.normal(size=shape), rng.normal(size=shape)
+        got = run(fn, case, y_pred, y_true, names=["y_pred", "y_true"])
+        diff = y_pred - y_true
+        close_scalar(got, nnlib.mse_loss(y_pred, y_true), case, what="the loss", batch=shape[0],
+                     mistakes=[
+                         ("you forgot to square the differences",
+                          lambda diff=diff: float(np.mean(diff))),
+                         ("use the squared difference, not the absolute one",
+                          lambda diff=diff: float(np.mean(np.abs(diff)))),
+                         ("average over every entry (np.mean), not only over the batch axis",
+                          lambda diff=diff, s=shape: float(np.sum(diff**2) / s[0])),
+                         ("you returned the root of the mean square (RMSE); MSE has no root",
+                          lambda diff=diff: float(np.sqrt(np.mean(diff**2)))),
+                         ("there is no factor 1/2 in this loss",
+                          lambda diff=diff: float(0.5 * np.mean(diff**2))),
+                     ])
+
+
+@exercise("softmax")
+def check_softmax(fn, hidden: bool) -> None:
+    for case, scores, _ in _score_cases(hidden):
+        got = run(fn, case, scores, names=["scores"], forbid_warnings=True)
+        close(got, nnlib.softmax(scores), case, what="softmax", rtol=1e-6, atol=1e-12, mistakes=[
+            ("normalise each row (sum over axis=1 with keepdims=True), not the whole array",
+             lambda s=scores: np.exp(s - s.max()) / np.exp(s - s.max()).sum()),
+            ("normalise over each row (axis=1), not each column (axis=0)",
+             lambda s=scores: np.exp(s - s.max(axis=0)) / np.exp(s - s.max(axis=0)).sum(axis=0)),
+            ("np.exp overflows for large scores: subtract each row's maximum first",
+             lambda s=scores: _naive_softmax(s)),
+        ])
+
+
+@exercise("cross_entropy_loss")
+def check_cross_entropy_loss(fn, hidden: bool) -> None:
+    for case, scores, y in _score_cases(hidden):
+        got = run(fn, case, scores, y, names=["scores", "y"], forbid_warnings=True)
+        n = scores.shape[0]
+        logp = nnlib.log_softmax(scores)
+        close_scalar(got, nnlib.cross_entropy_loss(scores, y), case, what="the loss", batch=n,
+                     mistakes=[
+                         ("you summed over the batch: average it (divide by N)",
+                          lambda: float(-logp[np.arange(n), y].sum())),
+                         ("the loss is -log p, with a minus sign",
+                          lambda: float(logp[np.arange(n), y].mean())),
+                         ("index each row by its own label: `logp[np.arange(N), y]`",
+                          lambda: float(-logp[:, y].mean())),
+                         ("take the log-probability of the true class only, not of every class",
+                          lambda: float(-logp.mean())),
+                         ("use the natural log (np.log), not log10 or log2",
+                          lambda: float(-logp[np.arange(n), y].mean() / np.log(10))),
+                     ])
