@@ -38,7 +38,7 @@ test: $(VENV)/.installed-test chromium
 
 # Regenerate solutions/*/*.ipynb from their jupytext sources, then notebooks/ with nbgrader.
 notebooks: $(VENV)/.installed-test
-	$(PY) -m autograder.build_notebooks
+	$(PY) -m autograder.build
 
 bench: $(VENV)/.installed
 	$(PY) -m pip install --quiet "torch==2.13.0"

@@ -1,0 +1,30 @@
+"""nbgrader configuration for the course (instructors: run nbgrader from this folder).
+
+- source (with solutions and hidden tests): ``solutions/<assignment>/<assignment>.ipynb``,
+  generated from the readable jupytext source ``solutions/<assignment>/<assignment>.py``;
+- release (what students get): ``notebooks/<assignment>/<assignment>.ipynb``;
+- everything a term of grading creates (submissions, autograded copies, feedback, the
+  gradebook, exports) lives under ``$NNCOURSE_GRADING_DIR`` (default ``grading/``, ignored by git).
+"""
+
+import os
+
+c = get_config()  # noqa: F821  (provided by nbgrader when it loads this file)
+
+grading = os.environ.get("NNCOURSE_GRADING_DIR", "grading")
+
+c.CourseDirectory.course_id = os.environ.get("NNCOURSE_COURSE_ID", "nncourse")
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+c.CourseDirectory.submitted_directory = os.path.join(grading, "submitted")
+c.CourseDirectory.autograded_directory = os.path.join(grading, "autograded")
+c.CourseDirectory.feedback_directory = os.path.join(grading, "feedback")
+c.CourseDirectory.db_url = "sqlite:///" + os.path.abspath(os.path.join(grading, "gradebook.db"))
+# The jupytext sources stay out of the release: students get only the generated notebooks.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py"]
+
+# Per-cell time limit when autograding (nbgrader 0.9 reads Execute.timeout; a cell running
+# longer is interrupted and graded as failed).
+c.Execute.timeout = int(os.environ.get("NNCOURSE_CELL_TIMEOUT", "60"))
+
+c.Exchange.root = os.environ.get("NNCOURSE_EXCHANGE", os.path.join(grading, "exchange"))
