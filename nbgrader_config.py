@@ -28,3 +28,11 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 c.Execute.timeout = int(os.environ.get("NNCOURSE_CELL_TIMEOUT", "60"))
 
 c.Exchange.root = os.environ.get("NNCOURSE_EXCHANGE", os.path.join(grading, "exchange"))
+
+# Feedback shows each test's verdict and the checker's message, but not the source of hidden
+# tests (nbgrader shows it by default). The checker's failures render as their message only,
+# so no hidden line appears in a traceback either.
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]

@@ -7,6 +7,10 @@ the likely mistake. ``python -m autograder check NOTEBOOK.ipynb`` grades a whole
 
 from nnlib import EXERCISES
 
+from . import exercises  # noqa: F401  (registers every check)
 from .core import CheckFailed, check
+from .integrity import arm
+
+arm()  # before any student code: remember the checker, NumPy and builtins as they are
 
 __all__ = ["EXERCISES", "CheckFailed", "check"]

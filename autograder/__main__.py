@@ -2,6 +2,8 @@
 
 check     execute notebooks in a real kernel and grade every exercise (visible and hidden
           checks), without nbgrader; prints a table, exit status 0 only when all pass.
+grade     grade a folder of submissions (a folder or zip per student) with nbgrader:
+          autograde, feedback, CSV exports and a class report (instructors).
 """
 
 from __future__ import annotations
@@ -49,6 +51,12 @@ def cmd_check(args) -> int:
     return 0 if results and all(r.passed for r in results) else 1
 
 
+def cmd_grade(args) -> int:
+    from .grading.pipeline import main_grade
+
+    return main_grade(args)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -63,6 +71,17 @@ def main(argv=None) -> int:
                        help="seconds a cell may run before it is interrupted (default 120)")
     check.add_argument("--json", action="store_true", help="print the results as JSON")
     check.set_defaults(run=cmd_check)
+    grade = sub.add_parser("grade", help="grade a class's submissions with nbgrader")
+    grade.add_argument("submissions", help="folder with one folder or .zip per student")
+    grade.add_argument("--assignment", action="append",
+                       help="grade only this assignment (repeatable; default: all found)")
+    grade.add_argument("--grading-dir", help="where submissions, feedback, exports and the "
+                       "report go (default: $NNCOURSE_GRADING_DIR or grading/)")
+    grade.add_argument("--cell-timeout", type=int,
+                       help="seconds a cell may run (default: $NNCOURSE_CELL_TIMEOUT or 60)")
+    grade.add_argument("--workers", type=int, default=2,
+                       help="submissions run at once in the sandbox (default 2)")
+    grade.set_defaults(run=cmd_grade)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import integrity
+
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 DEFAULT_TIMEOUT = 5.0
@@ -191,6 +193,10 @@ def run(fn, case: Case, *args, timeout: float = DEFAULT_TIMEOUT, mutation_ok=(),
         except (Exception, CandidateTimeout, RecursionError) as exc:
             what, hint = describe_exception(exc)
             raise Failure(what, case=case, hint=hint) from None
+    changed = integrity.GUARD.restore() if integrity.GUARD else []
+    if changed:
+        raise Failure(f"it replaced {', '.join(changed)} (now restored)", case=case,
+                      hint="a solution must not change the checker, NumPy or Python's builtins")
     for i, (arg, original) in enumerate(zip(args, before)):
         if i not in mutation_ok and original is not None and not same(arg, original):
             raise Failure(f"it modified its input `{names[i]}`", case=case,
@@ -236,8 +242,6 @@ def check(name: str, candidate, *, hidden: bool = False) -> None:
     (or class, for ``Value``). ``hidden=True`` runs the full grading set. The message says which
     case failed, where (index, expected, got) and, when recognised, the likely mistake.
     """
-    from . import exercises  # noqa: F401  (registers every check)
-
     spec = REGISTRY.get(name)
     if spec is None:
         known = ", ".join(sorted(REGISTRY))
@@ -245,6 +249,10 @@ def check(name: str, candidate, *, hidden: bool = False) -> None:
     if candidate is None or not callable(candidate):
         raise CheckFailed(f"{name}: expected your {spec.kind} `{name}`, got {candidate!r}. "
                           f"Run the cell that defines it first.")
+    changed = integrity.GUARD.restore() if integrity.GUARD else []
+    if changed:
+        raise CheckFailed(f"{name}: {', '.join(changed)} had been replaced (now restored). "
+                          "A solution must not change the checker, NumPy or Python's builtins.")
     state = np.random.get_state()
     try:
         spec.check(candidate, hidden)
