@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from .core import Case, Failure, overflow_hint
+from .core import Case, Failure
+
+NONFINITE_HINT = ("a nan or inf appeared: look for a division by zero, the log of 0, or np.exp "
+                  "overflowing on large inputs")
 
 Mistakes = Iterable[tuple[str, object]]
 """(hint, value or zero-argument callable giving the value that this mistake produces)."""
@@ -33,7 +36,11 @@ def as_array(got, case: Case, what: str = "your result") -> np.ndarray:
     if isinstance(got, tuple):
         raise Failure(f"{what} is a tuple of {len(got)} items; expected one array", case=case)
     if isinstance(got, (list, numbers.Number)):
-        got = np.asarray(got)
+        try:
+            got = np.asarray(got)
+        except ValueError:
+            raise Failure(f"{what} is a list that is not a rectangular array (rows of "
+                          "different lengths?); expected a NumPy array", case=case) from None
     if not isinstance(got, np.ndarray):
         raise Failure(f"{what} has type {type(got).__name__}; expected a NumPy array", case=case)
     if got.dtype.kind not in "biuf":
@@ -131,8 +138,7 @@ def close(got, expected, case: Case, *, what: str = "your result", rtol: float =
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise Failure(f"{what}{list(idx)} is {gotf[idx]}; expected {_fmt(expected[idx])}",
-                      case=case, hint=_first_match(got, mistakes, rtol)
-                      or overflow_hint("overflow encountered in exp"))
+                      case=case, hint=_first_match(got, mistakes, rtol) or NONFINITE_HINT)
     if np.allclose(gotf, expected, rtol=rtol, atol=atol, equal_nan=True):
         return got
     err = np.abs(gotf - expected) - atol - rtol * np.abs(expected)
@@ -159,7 +165,7 @@ def close_scalar(got, expected: float, case: Case, *, what: str = "your result",
     if hint is None and np.isfinite(value):
         hint = generic_hint(np.array([value]), np.array([expected]), batch)
     if hint is None and not np.isfinite(value):
-        hint = overflow_hint("overflow encountered in exp")
+        hint = NONFINITE_HINT
     raise Failure(f"{what}: expected {_fmt(expected)}, got {_fmt(value)}", case=case, hint=hint)
 
 
@@ -168,3 +174,26 @@ def _first_match(got, mistakes: Mistakes, rtol: float) -> str | None:
         if matches(got, value, rtol=max(rtol, 1e-6)):
             return hint
     return None
+
+
+def close_dict(got, expected: dict, case: Case, *, what: str = "your result",
+               rtol: float = 1e-6, atol: float = 1e-9, mistakes: dict | None = None,
+               batch: int | None = None) -> dict:
+    """Fail unless ``got`` is a dict with exactly ``expected``'s keys, each value ``close``.
+
+    Values are compared in ``expected``'s key order (put the one to report first first);
+    ``mistakes`` maps a key to that entry's known wrong variants (see ``close``).
+    """
+    names = ", ".join(repr(k) for k in expected)
+    if not isinstance(got, dict):
+        raise Failure(f"{what} has type {type(got).__name__}; expected a dict with keys {names}",
+                      case=case)
+    missing = [k for k in expected if k not in got]
+    extra = [k for k in got if k not in expected]
+    if missing or extra:
+        found = ", ".join(repr(k) for k in got) or "none"
+        raise Failure(f"{what} has keys {found}; expected exactly {names}", case=case)
+    for key, value in expected.items():
+        close(got[key], value, case, what=f"{what}[{key!r}]", rtol=rtol, atol=atol,
+              mistakes=(mistakes or {}).get(key, ()), batch=batch)
+    return got

@@ -1,7 +1,8 @@
 """Detect and undo tampering with the checker, NumPy's comparisons or Python's builtins.
 
 A ``Guard`` records, when it is created, the protected attributes: every public attribute of
-the checker's own modules, NumPy's comparison functions and the builtins the checker relies on.
+the checker's modules and of ``nnlib`` (the reference it compares with), NumPy's comparison
+functions and the builtins the checker relies on.
 ``restore()`` puts back whatever was replaced since and names it, so a student who reassigns
 ``np.allclose``, ``AssertionError`` or ``autograder.compare.close`` gains nothing: the checker
 restores them before it compares, and fails the exercise saying what was changed.
@@ -33,7 +34,7 @@ def _protected():
     yield "builtins", builtins, BUILTIN_NAMES
     yield "np", np, NUMPY_NAMES
     for name, module in list(sys.modules.items()):
-        if (name == "autograder" or name.startswith("autograder.")) and module is not None:
+        if name.split(".")[0] in ("autograder", "nnlib") and module is not None:
             yield name, module, [k for k in vars(module)
                                  if not k.startswith("__") and k != "GUARD"]
 

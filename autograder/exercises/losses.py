@@ -7,13 +7,30 @@ import numpy as np
 import nnlib
 
 from ..compare import close, close_scalar
-from ..core import Case, exercise, numbered, run
+from ..core import Case, Failure, exercise, numbered, run
+
+_KEEPDIMS = ("divide each row by its own sum: `e.sum(axis=1, keepdims=True)` keeps the (N, 1) "
+             "shape, so that it broadcasts across the row")
+_ROW_MAX = ("a whole row underflowed to 0 and gave 0/0: subtract each row's own maximum, "
+            "`scores.max(axis=1, keepdims=True)`, not the maximum of the whole array")
+
+
+def _run_on_scores(fn, case: Case, *args, names: list[str]):
+    """``run`` with NumPy warnings forbidden, and hints for the usual softmax shape mistakes."""
+    try:
+        return run(fn, case, *args, names=names, forbid_warnings=True)
+    except Failure as failure:
+        if "could not be broadcast" in failure.what:
+            failure.hint = _KEEPDIMS
+        elif failure.hint is None and "invalid value" in failure.what:
+            failure.hint = _ROW_MAX
+        raise
 
 
 def _score_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
     """(case, scores (N, C), labels (N,)) from small to extreme."""
     rng = np.random.default_rng(101)
-    shapes = [(4, 3), (1, 5), (7, 2)] + ([(13, 10), (2, 1), (64, 7)] if hidden else [])
+    shapes = [(4, 3), (1, 5), (7, 2)] + ([(13, 10), (2, 1), (64, 7), (6, 6)] if hidden else [])
     cases = [(Case(f"random scores, N={n}, C={c}"), rng.normal(size=(n, c)),
               rng.integers(0, c, size=n)) for n, c in shapes]
     big = np.array([[1e4, 0.0, -1e4], [1000.0, 1000.0, 999.0], [-1e4, -1e4 + 1, -1e4 + 2]])
@@ -27,19 +44,37 @@ def _score_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
     return cases
 
 
+def _softmax_without_keepdims(s, in_max: bool):
+    """What forgetting keepdims in the row sum (and in the row max) gives; square s (N, N)."""
+    s = np.asarray(s, dtype=float)
+    with np.errstate(all="ignore"):
+        e = np.exp(s - (s.max(axis=1) if in_max else s.max(axis=1, keepdims=True)))
+        return e / e.sum(axis=1)
+
+
 def _naive_softmax(s):
     with np.errstate(all="ignore"):
         e = np.exp(np.asarray(s, dtype=float))
         return e / e.sum(axis=1, keepdims=True)
 
 
-@exercise("mse_loss")
-def check_mse_loss(fn, hidden: bool) -> None:
+def _mse_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
+    """(case, y_pred, y_true) of one shape (N, ...) each."""
     rng = np.random.default_rng(100)
     shapes = [(5, 1), (1, 1), (4, 3)] + ([(20, 2), (3,), (50, 7)] if hidden else [])
-    cases = numbered([Case(f"predictions and targets of shape {s}") for s in shapes])
-    for case, shape in zip(cases, shapes):
-        y_pred, y_true = rng.normal(size=shape), rng.normal(size=shape)
+    cases = [(Case(f"predictions and targets of shape {s}"), rng.normal(size=s),
+              rng.normal(size=s)) for s in shapes]
+    if hidden:
+        cases.append((Case("integer predictions and targets of shape (6, 2)"),
+                      rng.integers(-5, 5, size=(6, 2)), rng.integers(-5, 5, size=(6, 2))))
+    numbered([case for case, _, _ in cases])
+    return cases
+
+
+@exercise("mse_loss")
+def check_mse_loss(fn, hidden: bool) -> None:
+    for case, y_pred, y_true in _mse_cases(hidden):
+        shape = y_pred.shape
         got = run(fn, case, y_pred, y_true, names=["y_pred", "y_true"])
         diff = y_pred - y_true
         close_scalar(got, nnlib.mse_loss(y_pred, y_true), case, what="the loss", batch=shape[0],
@@ -60,7 +95,7 @@ def check_mse_loss(fn, hidden: bool) -> None:
 @exercise("softmax")
 def check_softmax(fn, hidden: bool) -> None:
     for case, scores, _ in _score_cases(hidden):
-        got = run(fn, case, scores, names=["scores"], forbid_warnings=True)
+        got = _run_on_scores(fn, case, scores, names=["scores"])
         close(got, nnlib.softmax(scores), case, what="softmax", rtol=1e-6, atol=1e-12, mistakes=[
             ("normalise each row (sum over axis=1 with keepdims=True), not the whole array",
              lambda s=scores: np.exp(s - s.max()) / np.exp(s - s.max()).sum()),
@@ -68,14 +103,16 @@ def check_softmax(fn, hidden: bool) -> None:
              lambda s=scores: np.exp(s - s.max(axis=0)) / np.exp(s - s.max(axis=0)).sum(axis=0)),
             ("np.exp overflows for large scores: subtract each row's maximum first",
              lambda s=scores: _naive_softmax(s)),
+            (_KEEPDIMS, lambda s=scores: _softmax_without_keepdims(s, in_max=False)),
+            (_KEEPDIMS, lambda s=scores: _softmax_without_keepdims(s, in_max=True)),
         ])
 
 
 @exercise("cross_entropy_loss")
 def check_cross_entropy_loss(fn, hidden: bool) -> None:
     for case, scores, y in _score_cases(hidden):
-        got = run(fn, case, scores, y, names=["scores", "y"], forbid_warnings=True)
-        n = scores.shape[0]
+        got = _run_on_scores(fn, case, scores, y, names=["scores", "y"])
+        n, c = scores.shape
         logp = nnlib.log_softmax(scores)
         close_scalar(got, nnlib.cross_entropy_loss(scores, y), case, what="the loss", batch=n,
                      mistakes=[
@@ -89,4 +126,7 @@ def check_cross_entropy_loss(fn, hidden: bool) -> None:
                           lambda: float(-logp.mean())),
                          ("use the natural log (np.log), not log10 or log2",
                           lambda: float(-logp[np.arange(n), y].mean() / np.log(10))),
+                         ("you averaged over all N*C entries: sum over the classes, then "
+                          "average over the batch only (divide by N)",
+                          lambda: float(-logp[np.arange(n), y].sum() / (n * c))),
                      ])

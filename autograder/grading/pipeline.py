@@ -64,11 +64,19 @@ class ClassResult:
                 "notes": [asdict(n) for n in self.notes], "skipped": self.skipped}
 
 
+def with_tools_on_path() -> None:
+    """Put this Python's scripts folder on PATH: nbgrader runs ``alembic`` by name."""
+    scripts = os.path.dirname(sys.executable)
+    if scripts not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + os.environ.get("PATH", "")
+
+
 class Course:
     """The course folder (nbgrader_config.py, solutions/, notebooks/) and a grading folder."""
 
     def __init__(self, root: Path = ROOT, grading: Path | None = None,
                  cell_timeout: int | None = None):
+        with_tools_on_path()
         self.root = Path(root).resolve()
         default = os.environ.get("NNCOURSE_GRADING_DIR", "grading")
         self.grading = (self.root / (grading or default)).resolve()

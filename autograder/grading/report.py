@@ -57,9 +57,10 @@ def write(folder: Path, result) -> None:
             writer = csv.writer(f)
             writer.writerow(["student", *exercises, "total", "max"])
             for student, total in totals(result, assignment).items():
-                mine = {g.exercise: g.score for g in rows if g.student == student}
-                writer.writerow([student, *[f"{mine.get(e, 0):g}" for e in exercises],
-                                 f"{total:g}", f"{sum(g.max_score for g in rows if g.student == student):g}"])
+                mine = {g.exercise: g for g in rows if g.student == student}
+                writer.writerow([student,
+                                 *[f"{mine[e].score:g}" if e in mine else "0" for e in exercises],
+                                 f"{total:g}", f"{sum(g.max_score for g in mine.values()):g}"])
         _histogram(folder / f"histogram-{assignment}.png", assignment,
                    list(totals(result, assignment).values()))
     (folder / "report.md").write_text(markdown(result))
@@ -72,7 +73,8 @@ def _histogram(path: Path, assignment: str, scores: list[float]) -> None:
             edgecolor="white")
     ax.set_xlabel("score (of 100)")
     ax.set_ylabel("students")
-    ax.set_title(f"{assignment}: {len(scores)} students, mean {sum(scores) / max(len(scores), 1):.1f}")
+    mean = sum(scores) / max(len(scores), 1)
+    ax.set_title(f"{assignment}: {len(scores)} students, mean {mean:.1f}")
     fig.tight_layout()
     fig.savefig(path)
 
@@ -120,6 +122,7 @@ def summary(result) -> str:
         for student, total in totals(result, assignment).items():
             flags = next((n.notes for n in result.notes
                           if n.student == student and n.assignment == assignment), [])
-            out.append(f"  {student:<24} {total:6g}" + (f"   ! {'; '.join(flags)}" if flags else ""))
+            flagged = f"   ! {'; '.join(flags)}" if flags else ""
+            out.append(f"  {student:<24} {total:6g}{flagged}")
     out += [f"skipped: {s}" for s in result.skipped]
     return "\n".join(out)
