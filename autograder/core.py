@@ -7,6 +7,7 @@ helpers; anything wrong is raised as ``Failure`` and becomes one message for the
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import os
 import signal
@@ -25,6 +26,26 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds one call of a candidate may take before it counts as an infinite loop."""
+
+
+_SALT: contextvars.ContextVar[int | None] = contextvars.ContextVar("hidden_salt", default=None)
+
+
+def hidden_salt() -> int | None:
+    """The grading term's secret salt for hidden cases (``$NNCOURSE_HIDDEN_SEED``), if any."""
+    value = os.environ.get("NNCOURSE_HIDDEN_SEED", "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def case_rng(seed: int) -> np.random.Generator:
+    """The generator a check draws its inputs from.
+
+    Visible checks, and hidden ones without a salt, always see the same inputs. When grading
+    sets ``$NNCOURSE_HIDDEN_SEED``, hidden checks draw from ``[seed, salt]`` instead, so the
+    hidden inputs cannot be read from the installed checker and answered by heart.
+    """
+    salt = _SALT.get()
+    return np.random.default_rng(seed if salt is None else [seed, salt])
 
 
 class Failure(Exception):
@@ -259,6 +280,7 @@ def check(name: str, candidate, *, hidden: bool = False) -> None:
         raise CheckFailed(f"{name}: {', '.join(changed)} had been replaced (now restored). "
                           "A solution must not change the checker, NumPy or Python's builtins.")
     state = np.random.get_state()
+    salt = _SALT.set(hidden_salt() if hidden else None)
     try:
         spec.check(candidate, hidden)
     except Failure as failure:
@@ -271,4 +293,5 @@ def check(name: str, candidate, *, hidden: bool = False) -> None:
         raise CheckFailed(f"{name}: your answer could not be checked: {type(exc).__name__}: "
                           f"{exc}. Check the type and shape of what you return.") from None
     finally:
+        _SALT.reset(salt)
         np.random.set_state(state)

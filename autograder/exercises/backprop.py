@@ -19,7 +19,7 @@ import numpy as np
 import nnlib
 
 from ..compare import close, close_dict, close_scalar, generic_hint, unpack
-from ..core import Case, Failure, exercise, numbered, run
+from ..core import Case, Failure, case_rng, exercise, numbered, run
 
 NUMERIC_TOL = 1e-5
 """Largest relative error (see ``_numeric_close``) between a gradient and central differences."""
@@ -127,7 +127,7 @@ def _check_own_cache(fn, forward_name: str, inputs: tuple, dout, case: Case,
 # --- affine layer -----------------------------------------------------------------------------
 def _affine_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray, np.ndarray]]:
     """(case, x (N, D), W (D, M), b (M,)): non-square, square W, batch of 1, integer x, ..."""
-    rng = np.random.default_rng(301)
+    rng = case_rng(301)
     # square W first, so that a transposed W is named rather than a shape error
     specs = [("square W", 5, 3, 3), ("random", 4, 3, 5), ("batch of 1", 1, 4, 2),
              ("integer x", 3, 2, 4)]
@@ -214,7 +214,7 @@ def _affine_grads_close(got, dout, x, W, b, case: Case) -> None:
 
 @exercise("affine_backward")
 def check_affine_backward(fn, hidden: bool) -> None:
-    rng = np.random.default_rng(302)
+    rng = case_rng(302)
     cases = [c for c in _affine_cases(hidden) if c[1].dtype != np.float32]  # float64 grads
     numbered([c for c, *_ in cases])
     for case, x, W, b in cases:
@@ -242,7 +242,7 @@ def _signs(rng, shape) -> np.ndarray:
 
 def _relu_cases(hidden: bool) -> list[tuple[Case, np.ndarray]]:
     """(case, x of any shape): random, exact zeros, integers, batch of 1, 3-D, ..."""
-    rng = np.random.default_rng(311)
+    rng = case_rng(311)
     with_zeros = _signs(rng, (3, 4))
     with_zeros[[0, 1, 2, 2], [1, 3, 0, 2]] = 0.0
     xs = [("random", _signs(rng, (4, 5))), ("with exact zeros", with_zeros),
@@ -316,7 +316,7 @@ def _relu_grad_close(got, dout, x, case: Case) -> None:
 
 @exercise("relu_backward")
 def check_relu_backward(fn, hidden: bool) -> None:
-    rng = np.random.default_rng(312)
+    rng = case_rng(312)
     for case, x in _relu_cases(hidden):
         dout = rng.normal(size=x.shape)
         got = run(fn, case, dout, x, names=["dout", "cache"])
@@ -332,7 +332,7 @@ def check_relu_backward(fn, hidden: bool) -> None:
 # --- sigmoid ----------------------------------------------------------------------------------
 def _sigmoid_cases(hidden: bool) -> list[tuple[Case, np.ndarray]]:
     """(case, x of any shape): random, huge |x| (no overflow allowed), integers, ..."""
-    rng = np.random.default_rng(321)
+    rng = case_rng(321)
     large = np.array([[-1e4, -800.0, -30.0, 0.0], [30.0, 800.0, 1e4, 1e-3]])
     xs = [("random", rng.normal(size=(4, 5)) * 3), ("large |x| such as 1e4 and 800", large),
           ("integer x", rng.integers(-5, 6, size=(2, 3))), ("batch of 1", rng.normal(size=(1, 3)))]
@@ -392,7 +392,7 @@ def _sigmoid_grad_close(got, dout, s, case: Case) -> None:
 
 @exercise("sigmoid_backward")
 def check_sigmoid_backward(fn, hidden: bool) -> None:
-    rng = np.random.default_rng(322)
+    rng = case_rng(322)
     for case, x in _sigmoid_cases(hidden):
         dout = rng.normal(size=x.shape)
         s = nnlib.sigmoid(x)
@@ -408,7 +408,7 @@ def check_sigmoid_backward(fn, hidden: bool) -> None:
 # --- loss gradients ---------------------------------------------------------------------------
 @exercise("mse_loss_backward")
 def check_mse_loss_backward(fn, hidden: bool) -> None:
-    rng = np.random.default_rng(331)
+    rng = case_rng(331)
     specs = [("random", (5, 3)), ("one output", (4, 1)), ("batch of 1", (1, 1))]
     if hidden:
         specs += [("random", (20, 2)), ("1-D", (3,)), ("3-D", (2, 3, 4)),
@@ -450,7 +450,7 @@ def check_mse_loss_backward(fn, hidden: bool) -> None:
 
 def _score_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
     """(case, scores (N, C), labels (N,)): random, batch of 1, huge scores, ..."""
-    rng = np.random.default_rng(341)
+    rng = case_rng(341)
     specs = [("random", 4, 3), ("batch of 1", 1, 5), ("random", 7, 2)]
     if hidden:
         specs += [("random", 13, 10), ("one class", 2, 1), ("random", 64, 7),
@@ -519,7 +519,7 @@ def _glorot_mistakes(fan_in, fan_out, seed: int):
     b = nnlib.init.glorot_bound(fan_in, fan_out)
 
     def draw(method, *args, **kwargs):
-        return lambda: getattr(np.random.default_rng(seed), method)(*args, **kwargs)
+        return lambda: getattr(case_rng(seed), method)(*args, **kwargs)
 
     def uniform(bound):
         return draw("uniform", -bound, bound, size=size)
@@ -532,7 +532,7 @@ def _glorot_mistakes(fan_in, fan_out, seed: int):
          "rng.uniform(-b, b, size=(fan_in, fan_out))",
          draw("normal", 0.0, np.sqrt(2 / (fan_in + fan_out)), size=size)),
         ("draw from a uniform distribution (rng.uniform), not a normal one",
-         lambda: np.random.default_rng(seed).standard_normal(size) * b),
+         lambda: case_rng(seed).standard_normal(size) * b),
         (f"{bound}, not sqrt(1 / fan_in)", uniform(np.sqrt(1 / fan_in))),
         (f"{bound}, not sqrt(6 / fan_in) (that is He's uniform bound)",
          uniform(np.sqrt(6 / fan_in))),
@@ -547,7 +547,7 @@ def _glorot_mistakes(fan_in, fan_out, seed: int):
         ("the right numbers in a different order: rng.uniform(-b, b, size=(fan_in, fan_out)) "
          "fills W row by row, in one call (not column by column, nor (fan_out, fan_in) "
          "transposed)",
-         lambda: np.random.default_rng(seed).uniform(-b, b, size=size[::-1]).T),
+         lambda: case_rng(seed).uniform(-b, b, size=size[::-1]).T),
     ]
 
 
@@ -576,13 +576,13 @@ def check_glorot_uniform(fn, hidden: bool) -> None:
     cases = numbered([Case(f"fan_in={fi}, fan_out={fo}, rng = np.random.default_rng({seed})")
                       for fi, fo, seed in specs])
     for case, (fan_in, fan_out, seed) in zip(cases, specs):
-        rng = np.random.default_rng(seed)
+        rng = case_rng(seed)
         got = run(fn, case, fan_in, fan_out, rng, names=["fan_in", "fan_out", "rng"],
                   mutation_ok=(2,))
-        reference_rng = np.random.default_rng(seed)
+        reference_rng = case_rng(seed)
         expected = nnlib.glorot_uniform(fan_in, fan_out, reference_rng)
         b = nnlib.init.glorot_bound(fan_in, fan_out)
-        rng_used = rng.bit_generator.state != np.random.default_rng(seed).bit_generator.state
+        rng_used = rng.bit_generator.state != case_rng(seed).bit_generator.state
 
         def shape_hint(shape, size=(fan_in, fan_out)):
             if tuple(shape) == size[::-1]:
@@ -610,7 +610,7 @@ def _net_cases(hidden: bool) -> list[tuple[Case, dict, np.ndarray, np.ndarray]]:
 
     Hidden pre-activations stay clear of ReLU's kink, so numeric gradients are exact enough.
     """
-    rng = np.random.default_rng(351)
+    rng = case_rng(351)
     specs = [("random", 5, 4, 6, 3), ("batch of 1", 1, 3, 4, 2)]
     if hidden:
         specs += [("random", 8, 6, 10, 4), ("random", 20, 2, 5, 5), ("D = H = C", 6, 4, 4, 4),

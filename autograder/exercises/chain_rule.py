@@ -21,7 +21,16 @@ import numpy as np
 import nnlib
 
 from ..compare import as_array, close, matches
-from ..core import CandidateTimeout, Case, Failure, describe_exception, exercise, numbered, run
+from ..core import (
+    CandidateTimeout,
+    Case,
+    Failure,
+    case_rng,
+    describe_exception,
+    exercise,
+    numbered,
+    run,
+)
 
 
 def _attempt(fn, *args, **kwargs) -> tuple[object, BaseException | None]:
@@ -63,7 +72,7 @@ def _shaped_f(shape: tuple, formula: Callable[[np.ndarray], float]) -> Callable:
 
 def _grad_cases(hidden: bool) -> list[_GradCase]:
     """Functions with curvature (so that forward differences show), of x of many layouts."""
-    rng = np.random.default_rng(300)
+    rng = case_rng(300)
 
     def make(label, formula_name, base, view=lambda b: b, h=None, is_view=False):
         x = view(base)
@@ -414,7 +423,7 @@ _WIDE = _Expr("40 layers of x = x * a + x * b (2**40 paths from the output to x)
 
 
 def _hidden_expressions() -> list[_Expr]:
-    rng = np.random.default_rng(310)
+    rng = case_rng(310)
     mixed = []
     for _ in range(3):
         x, y = rng.normal(size=2)

@@ -20,7 +20,16 @@ import numpy as np
 import nnlib
 
 from ..compare import as_array, close, unpack
-from ..core import CandidateTimeout, Case, Failure, describe_exception, exercise, numbered, run
+from ..core import (
+    CandidateTimeout,
+    Case,
+    Failure,
+    case_rng,
+    describe_exception,
+    exercise,
+    numbered,
+    run,
+)
 
 
 # --- small helpers ----------------------------------------------------------------------------
@@ -126,7 +135,7 @@ def _with_nans(rng, shape: tuple[int, int], fraction: float = 0.3) -> np.ndarray
 
 def _impute_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
     """(case, X_train (N_train, D), X (N, D))."""
-    rng = np.random.default_rng(200)
+    rng = case_rng(200)
     X_train = _with_nans(rng, (8, 3))
     X_train[:, 1] = rng.normal(size=8)  # one column without NaN
     cases = [
@@ -211,7 +220,7 @@ def check_impute_missing(fn, hidden: bool) -> None:
 # --- standardize ------------------------------------------------------------------------------
 def _standardize_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
     """(case, X_train (N_train, D), X (N, D)); X is drawn apart from X_train."""
-    rng = np.random.default_rng(210)
+    rng = case_rng(210)
 
     def sample(n, loc, scale):
         return rng.normal(loc=loc, scale=scale, size=(n, len(loc)))
@@ -306,7 +315,7 @@ def check_standardize(fn, hidden: bool) -> None:
 # --- one_hot ----------------------------------------------------------------------------------
 def _one_hot_cases(hidden: bool) -> list[tuple[Case, np.ndarray, int, bool]]:
     """(case, y (N,) ints, num_classes, whether ValueError is expected)."""
-    rng = np.random.default_rng(220)
+    rng = case_rng(220)
 
     def labels(y, c, raises=False, dtype=np.int64):
         y = np.asarray(y, dtype=dtype)
@@ -404,7 +413,7 @@ _SPLIT_NAMES = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
 
 def _split_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray, float, float, int]]:
     """(case, X (N, D) with distinct rows, y (N, ...) with distinct rows, val, test, seed)."""
-    rng = np.random.default_rng(230)
+    rng = case_rng(230)
 
     def make(n, d, val, test, seed, integer=False, y_cols=0):
         if integer:
@@ -519,7 +528,7 @@ def check_train_val_test_split(fn, hidden: bool) -> None:
     names = ["X", "y", "val_fraction", "test_fraction", "rng"]
     for case, X, y, val, test, seed in _split_cases(hidden):
         def split(s):
-            got = _run_shuffling(fn, case, X, y, val, test, np.random.default_rng(s),
+            got = _run_shuffling(fn, case, X, y, val, test, case_rng(s),
                                  names=names, mutation_ok=(4,))
             return _split_indices(got, X, y, val, test, case)
 
@@ -548,7 +557,7 @@ def _batch_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray, int, 
 
     How: "default" omits rng, "positional" passes it 4th, "keyword" as ``rng=``.
     """
-    rng = np.random.default_rng(240)
+    rng = case_rng(240)
 
     def make(n, d, batch_size, seed, how="positional", integer=False, y_cols=0):
         X = rng.normal(size=(n, d))
@@ -659,7 +668,7 @@ def _order_failure(order: np.ndarray, seed: int | None, n: int, case: Case) -> F
                        f"as {order[:8].tolist()}...", case=case,
                        hint="shuffle only when an rng is given: `order = np.arange(N) if rng is "
                             "None else rng.permutation(N)`")
-    rng = np.random.default_rng(seed)
+    rng = case_rng(seed)
     expected, second = rng.permutation(n), rng.permutation(n)
     if np.array_equal(order, expected):
         return None
@@ -680,7 +689,7 @@ def _pairs_failure(pairs, indices, y, seed, case) -> Failure | None:
         if not np.array_equal(yb, y[idx]):
             hint = "index X and y with the same indices: `X[idx], y[idx]`"
             if seed is not None:
-                rng = np.random.default_rng(seed)
+                rng = case_rng(seed)
                 rng.permutation(len(y))
                 second = rng.permutation(len(y))
                 y_order = np.concatenate([p[1] for p in pairs]) if pairs else y[:0]
@@ -701,7 +710,7 @@ def check_iterate_minibatches(fn, hidden: bool) -> None:
     """
     for case, X, y, batch_size, seed, how in _batch_cases(hidden):
         n = len(X)
-        rng = None if seed is None else np.random.default_rng(seed)
+        rng = None if seed is None else case_rng(seed)
         extra = (rng,) if how == "positional" else ()
         kwargs = {"rng": rng} if how == "keyword" else {}
 

@@ -7,7 +7,7 @@ import numpy as np
 import nnlib
 
 from ..compare import close, close_scalar
-from ..core import Case, Failure, exercise, numbered, run
+from ..core import Case, Failure, case_rng, exercise, numbered, run
 
 _KEEPDIMS = ("divide each row by its own sum: `e.sum(axis=1, keepdims=True)` keeps the (N, 1) "
              "shape, so that it broadcasts across the row")
@@ -29,7 +29,7 @@ def _run_on_scores(fn, case: Case, *args, names: list[str]):
 
 def _score_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
     """(case, scores (N, C), labels (N,)) from small to extreme."""
-    rng = np.random.default_rng(101)
+    rng = case_rng(101)
     shapes = [(4, 3), (1, 5), (7, 2)] + ([(13, 10), (2, 1), (64, 7), (6, 6)] if hidden else [])
     cases = [(Case(f"random scores, N={n}, C={c}"), rng.normal(size=(n, c)),
               rng.integers(0, c, size=n)) for n, c in shapes]
@@ -60,7 +60,7 @@ def _naive_softmax(s):
 
 def _mse_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
     """(case, y_pred, y_true) of one shape (N, ...) each."""
-    rng = np.random.default_rng(100)
+    rng = case_rng(100)
     shapes = [(5, 1), (1, 1), (4, 3)] + ([(20, 2), (3,), (50, 7)] if hidden else [])
     cases = [(Case(f"predictions and targets of shape {s}"), rng.normal(size=s),
               rng.normal(size=s)) for s in shapes]

@@ -19,7 +19,7 @@ import numpy as np
 import nnlib
 
 from ..compare import as_array, close, close_scalar
-from ..core import Case, Failure, exercise, numbered, run
+from ..core import Case, Failure, case_rng, exercise, numbered, run
 
 RTOL = 1e-6
 """Relative tolerance of every comparison; the absolute one scales with the expected values."""
@@ -335,7 +335,7 @@ class Trajectory:
 
 def _trajectories(rule: Rule, hidden: bool) -> list[Trajectory]:
     """Starting configs from defaults to a stored state, then (hidden) more shapes and seeds."""
-    rng = np.random.default_rng(404)
+    rng = case_rng(404)
 
     def make(label, shape, config=None, steps=5, scale=1.0, w_scale=1.0, pass_config=True):
         w = w_scale * rng.normal(size=shape)
@@ -526,7 +526,7 @@ def _bowl(shape: tuple, rng: np.random.Generator) -> Callable[[np.ndarray], np.n
 
 def _gd_cases(hidden: bool):
     """(case, grad_fn, w0, learning_rate, num_steps) for 1-D, 2-D, and (hidden) odd inputs."""
-    rng = np.random.default_rng(400)
+    rng = case_rng(400)
     specs = [("1-D w0 of shape (3,)", (3,), 0.1, 5),
              ("2-D w0 of shape (2, 3)", (2, 3), 0.3, 4),
              ("num_steps=0: only w0, shape (4,)", (4,), 0.1, 0)]

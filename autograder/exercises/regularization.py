@@ -18,7 +18,7 @@ import numpy as np
 import nnlib
 
 from ..compare import as_array, close, close_scalar, matches, unpack
-from ..core import Case, Failure, exercise, numbered, run
+from ..core import Case, Failure, case_rng, exercise, numbered, run
 
 # --- shared helpers ---------------------------------------------------------------------------
 
@@ -108,7 +108,7 @@ DROPOUT_ARGS = ["x", "keep_prob", "train", "rng"]
 
 def _uniform(seed: int, shape: tuple) -> np.ndarray:
     """The numbers ``rng.random(shape)`` gives for a generator seeded with ``seed``."""
-    return np.random.default_rng(seed).random(shape)
+    return case_rng(seed).random(shape)
 
 
 def _dropout_cases(hidden: bool) -> list[tuple[Case, np.ndarray, float, bool, int]]:
@@ -119,7 +119,7 @@ def _dropout_cases(hidden: bool) -> list[tuple[Case, np.ndarray, float, bool, in
         specs += [((1, 1), 0.3, True), ((50, 20), 0.9, True), ((3, 4, 5, 2), 0.25, True),
                   ((8, 6), 0.1, True), ((100,), 0.6, True), ((30, 40), 0.5, True),
                   ((2, 3, 4), 0.8, False), ((6, 6), 1.0, False), ((1, 7), 0.2, False)]
-    rng = np.random.default_rng(500)
+    rng = case_rng(500)
     cases = []
     for i, (shape, p, train) in enumerate(specs):
         mode = "training" if train else "evaluation (train=False)"
@@ -140,7 +140,7 @@ def _forward_mistakes(x: np.ndarray, p: float, u: np.ndarray, seed: int) -> list
         (H_FRACTION, lambda: x * (u < 1 - p)),
         (H_SCALE, lambda: x * keep * p),
         (H_DRAW, lambda: x * (u > 1 - p) / p),
-        (H_DRAW, lambda: x * np.random.default_rng(seed).binomial(1, p, x.shape) / p),
+        (H_DRAW, lambda: x * case_rng(seed).binomial(1, p, x.shape) / p),
         (H_DRAW, lambda: x * (_uniform(seed, x.shape[::-1]).T < p) / p),
     ]
     if p < 1:
@@ -185,7 +185,7 @@ def _check_cache(cache, x: np.ndarray, p: float, u: np.ndarray, case: Case) -> N
 
 def _check_training(out, cache, x: np.ndarray, p: float, seed: int, case: Case) -> None:
     u = _uniform(seed, x.shape)
-    expected, _ = nnlib.dropout_forward(x, p, True, np.random.default_rng(seed))
+    expected, _ = nnlib.dropout_forward(x, p, True, case_rng(seed))
     _compare(out, expected, case, what="out", mistakes=_forward_mistakes(x, p, u, seed),
              explain=lambda got: _explain_dropout(got, x, p))
     _check_cache(cache, x, p, u, case)
@@ -209,7 +209,7 @@ def _check_evaluation(out, cache, x: np.ndarray, p: float, seed: int, rng_used: 
 @exercise("dropout_forward")
 def check_dropout_forward(fn, hidden: bool) -> None:
     for case, x, p, train, seed in _dropout_cases(hidden):
-        rng = np.random.default_rng(seed)
+        rng = case_rng(seed)
         state = rng.bit_generator.state
         got = run(fn, case, x, p, train, rng, mutation_ok=(3,), names=DROPOUT_ARGS)
         out, cache = unpack(got, 2, case, "(out, cache)")
@@ -231,7 +231,7 @@ BACKWARD_ARGS = ["dout", "cache"]
 
 def _reference_mask(shape: tuple, p: float, seed: int) -> np.ndarray:
     """The cache of nnlib.dropout_forward in training for an rng seeded with ``seed``."""
-    _, mask = nnlib.dropout_forward(np.ones(shape), p, True, np.random.default_rng(seed))
+    _, mask = nnlib.dropout_forward(np.ones(shape), p, True, case_rng(seed))
     return mask
 
 
@@ -243,7 +243,7 @@ def _handmade_mask(shape: tuple, p: float) -> np.ndarray:
 
 def _backward_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray, float]]:
     """(case, dout, cache = scaled mask shaped like dout, keep_prob)."""
-    rng = np.random.default_rng(510)
+    rng = case_rng(510)
     specs = [("mask from dropout_forward", (4, 5), 0.5),
              ("mask from dropout_forward", (2, 3, 4), 0.8),
              ("hand-made mask of 0 and 1/keep_prob", (3, 6), 0.25)]
@@ -288,10 +288,10 @@ def _check_backward(fn, case: Case, dout: np.ndarray, mask: np.ndarray, p: float
 
 def _numeric_dx(dout: np.ndarray, p: float, seed: int) -> np.ndarray:
     """Central differences of sum(dout * dropout_forward(x)) in x, the mask fixed by ``seed``."""
-    x = np.random.default_rng(seed + 1).normal(size=dout.shape)
+    x = case_rng(seed + 1).normal(size=dout.shape)
 
     def f(x):
-        out, _ = nnlib.dropout_forward(x, p, True, np.random.default_rng(seed))
+        out, _ = nnlib.dropout_forward(x, p, True, case_rng(seed))
         return float(np.sum(dout * out))
 
     return nnlib.numeric_gradient(f, x)
@@ -300,7 +300,7 @@ def _numeric_dx(dout: np.ndarray, p: float, seed: int) -> np.ndarray:
 @exercise("dropout_backward")
 def check_dropout_backward(fn, hidden: bool) -> None:
     cases = _backward_cases(hidden)
-    rng = np.random.default_rng(520)
+    rng = case_rng(520)
     grad_specs = [((3, 4), 0.7)] + ([((2, 3, 2), 0.4)] if hidden else [])
     grad_cases = [(Case(f"dx against a numerical gradient of dropout_forward (fixed mask), "
                         f"shape {shape}, keep_prob={p}"), shape, p, 3000 + i)
@@ -342,7 +342,7 @@ def _l2_params(rng: np.random.Generator, dims: list[int], extra: dict) -> dict:
 
 def _l2_cases(hidden: bool) -> list[tuple[Case, dict, float]]:
     """(case, params: name -> array, reg)."""
-    rng = np.random.default_rng(530)
+    rng = case_rng(530)
     cases = [(_l2_params(rng, [3, 2], {}), 0.1),
              (_l2_params(rng, [4, 3, 2], {}), 0.05),
              (_l2_params(rng, [5, 4, 3, 2], {"gamma1": (4,), "beta1": (4,)}), 0.01)]
@@ -530,7 +530,7 @@ def _stopping_cases(hidden: bool) -> list[tuple[Case, object, int, float | None]
             ("min_delta=0.125, NumPy array", np.array([1.0, 0.9375, 0.8125, 0.75, 0.6875]), 2,
              0.125),
         ]
-        table += _random_stopping_cases(np.random.default_rng(540), 30)
+        table += _random_stopping_cases(case_rng(540), 30)
     cases = [(Case(label), losses, patience, d) for label, losses, patience, d in table]
     numbered([c for c, *_ in cases])
     return cases
@@ -628,7 +628,7 @@ def _shift_cases(hidden: bool) -> list[tuple[Case, np.ndarray, int, int]]:
                                  (5, 1), (-2, -7)]]
     specs.append((np.arange(1, 17).reshape(4, 4), (1, -1)))
     if hidden:
-        rng = np.random.default_rng(550)
+        rng = case_rng(550)
         big, tall, wide = (rng.normal(size=s) for s in [(28, 28), (7, 1), (3, 9)])
         small = rng.normal(size=(6, 5))
         specs += [(big, s) for s in [(3, -4), (-5, 2), (27, 0), (0, -28)]]
@@ -814,7 +814,7 @@ def _images(rng: np.random.Generator, n: int, h: int, w: int, dtype=float) -> np
 
 def _random_shift_cases(hidden: bool) -> list[tuple[str, Case, np.ndarray, int, int]]:
     """(kind, case, images (N, H, W), max_shift, seed); kind says which properties to check."""
-    rng = np.random.default_rng(560)
+    rng = case_rng(560)
     specs = [("independent", 30, 6, 7, float, 1), ("uniform", 400, 5, 5, float, 2),
              ("zero", 5, 6, 6, float, 0), ("seeded", 20, 6, 6, float, 2)]
     if hidden:
@@ -835,7 +835,7 @@ def _random_shift_cases(hidden: bool) -> list[tuple[str, Case, np.ndarray, int, 
 
 
 def _call_random_shift(fn, case: Case, images: np.ndarray, max_shift: int, seed: int):
-    return run(fn, case, images, max_shift, np.random.default_rng(seed), mutation_ok=(2,),
+    return run(fn, case, images, max_shift, case_rng(seed), mutation_ok=(2,),
                names=RANDOM_SHIFT_ARGS)
 
 

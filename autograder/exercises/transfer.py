@@ -13,7 +13,7 @@ import numpy as np
 import nnlib
 
 from ..compare import as_array, close, close_dict, matches
-from ..core import Case, Failure, exercise, numbered, run
+from ..core import Case, Failure, case_rng, exercise, numbered, run
 
 RTOL = 1e-9
 """The arithmetic is short, so every correct algebra agrees to ~1e-15."""
@@ -84,7 +84,7 @@ def _not_the_input(got, params: dict, case: Case) -> None:
 # --- extract_features -------------------------------------------------------------------------
 def _feature_cases(hidden: bool):
     """(case, params, X): L = 2, 3, 4 (and 5), distinct widths, batches of one and more."""
-    rng = np.random.default_rng(600)
+    rng = case_rng(600)
     specs = [([5, 7, 3], 4), ([6, 8, 5, 3], 1), ([4, 9, 7, 5, 2], 6)]
     if hidden:
         specs += [([3, 4, 10], 1), ([10, 6, 12, 4], 20), ([2, 5, 3, 8, 6], 3),
@@ -143,7 +143,7 @@ def check_extract_features(fn, hidden: bool) -> None:
 # --- replace_head -----------------------------------------------------------------------------
 def _head_cases(hidden: bool):
     """(case, params, num_classes, seed): new heads narrower, wider, or as wide as the old."""
-    rng = np.random.default_rng(610)
+    rng = case_rng(610)
     specs = [([5, 7, 4], 3), ([6, 8, 5, 2], 4), ([3, 6, 5, 9, 7], 7)]
     if hidden:
         specs += [([4, 6, 3], 3), ([5, 4, 6, 3], 1), ([8, 10, 12, 5], 20),
@@ -176,7 +176,7 @@ def _head_shape_hint(got, old_W: np.ndarray, fan_in: int, num_classes: int, L: i
 def _head_draws(fan_in: int, num_classes: int, old_classes: int, seed: int):
     """Known wrong draws of the head from the generator seeded with ``seed``."""
     def draw(rows, cols, bound):
-        return np.random.default_rng(seed).uniform(-bound, bound, size=(rows, cols))
+        return case_rng(seed).uniform(-bound, bound, size=(rows, cols))
 
     b_old_out = np.sqrt(6 / (fan_in + old_classes))
     b_old_in = np.sqrt(6 / (old_classes + num_classes))
@@ -245,9 +245,9 @@ def _is_float_array(x, shape: tuple) -> bool:
 def check_replace_head(fn, hidden: bool) -> None:
     """``replace_head(params, num_classes, rng)`` -> a new dict against nnlib's, same seed."""
     for case, params, num_classes, seed in _head_cases(hidden):
-        got = _call(fn, case, params, num_classes, np.random.default_rng(seed),
+        got = _call(fn, case, params, num_classes, case_rng(seed),
                     names=["params", "num_classes", "rng"], mutation_ok=(2,))
-        expected = nnlib.replace_head(params, num_classes, np.random.default_rng(seed))
+        expected = nnlib.replace_head(params, num_classes, case_rng(seed))
         _not_the_input(got, params, case)
         got = _as_model(got, expected, case, hint="keep every key of params: the same keys, "
                                                   "with a new head")
@@ -271,7 +271,7 @@ def _copied(got, original: np.ndarray, key: str, L: int, case: Case) -> None:
 # --- fine_tune_step ---------------------------------------------------------------------------
 def _tune_cases(hidden: bool):
     """(case, params, grads, trainable, learning_rate), trainable as list, set or tuple."""
-    rng = np.random.default_rng(620)
+    rng = case_rng(620)
     specs = [([5, 7, 6, 3], ["W3", "b3"], 0.1),
              ([4, 8, 6, 2], {"W2", "b2", "W3", "b3"}, 0.5),
              ([3, 5, 2], ("W1", "b1", "W2", "b2"), 0.01)]
