@@ -161,6 +161,12 @@ def grade(submissions: Path, course: Course | None = None, assignments: list[str
     log = open(course.grading / "nbgrader.log", "w")  # noqa: SIM115  (closed below)
     with tempfile.TemporaryDirectory() as tmp, log:
         subs, result.skipped = collect(Path(submissions), wanted, Path(tmp))
+        if Path(submissions).resolve() == (course.grading / "submitted").resolve():
+            # grading nbgrader's collected folder again: start from what was handed in
+            for sub in subs:
+                original = course.path("originals", sub.student, sub.assignment)
+                if original.exists():
+                    sub.path = original
         for assignment in sorted({s.assignment for s in subs}):
             say(f"{assignment}: {sum(s.assignment == assignment for s in subs)} submissions")
             _grade_assignment(course, assignment, [s for s in subs if s.assignment == assignment],

@@ -70,5 +70,9 @@ def collect(folder: Path, assignments: list[str], workdir: Path) -> tuple[list[S
         if not notebooks:
             notes.append(f"{student}: no notebook named after an assignment "
                          f"({', '.join(assignments)})")
-        found += [Submission(student, a, p) for a, p in sorted(notebooks.items())]
+        for assignment, path in sorted(notebooks.items()):
+            copy = workdir / "handed-in" / student / f"{assignment}.ipynb"
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, copy)  # grading may rewrite the folder it was read from
+            found.append(Submission(student, assignment, copy))
     return found, notes
