@@ -35,4 +35,7 @@ c.Exchange.root = os.environ.get("NNCOURSE_EXCHANGE", os.path.join(grading, "exc
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]
+from autograder.grading.feedback import RemoveGraderCells  # noqa: E402
+
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests,
+                                    RemoveGraderCells]

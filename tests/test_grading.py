@@ -195,6 +195,7 @@ def test_feedback_shows_messages_but_no_hidden_tests(graded):
 
 
 def test_grading_again_after_an_interrupted_run_gives_identical_results(graded):
+    """Killed during autograde, then graded again from nbgrader's submitted/ folder."""
     base, grading, _, first = graded
     proc = grade(base / "submissions", grading)
     deadline = time.monotonic() + 300
@@ -203,8 +204,11 @@ def test_grading_again_after_an_interrupted_run_gives_identical_results(graded):
     time.sleep(3)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    finish(grade(base / "submissions", grading))
+    # again, from nbgrader's own submitted/ folder (as after `nbgrader collect`)
+    finish(grade(grading / "submitted", grading))
     again = json.loads((grading / "results.json").read_text())
+    assert again["grades"] == first["grades"]
+    assert again["notes"] == first["notes"]
     assert again == first
     from nbgrader.api import Gradebook
 

@@ -1,9 +1,12 @@
 """``python -m autograder grade SUBMISSIONS``: a whole class through nbgrader, end to end.
 
-1. Every notebook handed in is brought to a gradable form (``prepare``) and run in our own
-   sandbox kernel: cells that kill the kernel or ignore interrupts are replaced by stubs so
-   nbgrader cannot drop the student, and every exercise is verified with an untampered checker.
-2. ``nbgrader autograde`` grades all students of an assignment in one batch process.
+1. Every notebook handed in is brought to a gradable form (``prepare``: test cells restored)
+   and gets two grader cells: a first one that keeps the checker as it is before any student
+   code runs (under a name unique to this run), and a last one that verifies every exercise
+   with it and prints the verdicts.
+2. ``nbgrader autograde`` grades all students of an assignment in one batch process. A
+   student nbgrader drops (a cell killed the kernel or ignored interrupts) is run cell by cell
+   in our sandbox, the offending cells are replaced by stubs, and nbgrader grades them again.
 3. An exercise nbgrader scored but the verification failed (the checker, NumPy or the test
    was tampered with) is set to 0 in the gradebook, with the reason in the report.
 4. ``nbgrader generate_feedback`` (hidden tests cleared) and ``nbgrader export``; then CSVs per
@@ -28,8 +31,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import prepare, report
-from .sandbox import run_submission
+from . import prepare, report, sandbox
+from .feedback import GRADER_CELL
 from .submissions import Submission, collect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,42 +113,82 @@ class Course:
         return self.grading / kind / student / assignment / f"{assignment}.ipynb"
 
 
-def _sandbox(course: Course, sub: Submission, release, workdir: Path) -> tuple[dict, list[str]]:
-    """Prepare one submission and run it in the sandbox; (verdicts, notes)."""
-    notes = []
+
+
+def _grader_cell(source: str, role: str) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata[GRADER_CELL] = role
+    return cell
+
+
+def _student_cells(nb) -> list[int]:
+    """Code cells nbgrader runs that are not test cells or the grader's own."""
+    tests = {c.index for c in prepare.graded_cells(nb)}
+    return [i for i in prepare.code_cells(nb)
+            if i not in tests and GRADER_CELL not in nb.cells[i].metadata]
+
+
+def _prepare(course: Course, sub: Submission, release, token: str):
+    """Read a handed-in notebook, keep a copy, restore its test cells, add the grader's cells.
+
+    Returns (notebook or None if unreadable, notes).
+    """
     try:
         nb = nbformat.read(sub.path, as_version=4)
     except Exception as exc:
-        return {}, [f"unreadable notebook ({type(exc).__name__}: {exc})"]
+        return None, [f"unreadable notebook ({type(exc).__name__}: {exc})"]
     original = course.path("originals", sub.student, sub.assignment)
     original.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(sub.path, original)
-    notes += prepare.restore_test_cells(nb, release)
+    notes = prepare.restore_test_cells(nb, release)
     exercises = [(name, expr) for name, expr, _ in prepare.exercises_of(release)]
-    tests = {c.index for c in prepare.graded_cells(nb)}
-    verdicts: dict = {}
-    for _attempt in range(6):
-        indices = [i for i in prepare.code_cells(nb) if i not in tests]
-        result = run_submission([nb.cells[i].source for i in indices], exercises,
-                                cwd=str(workdir), env=course.env(),
-                                timeout=course.cell_timeout)
-        bad = next((o for o in result.outcomes if o.status in ("hung", "died")), None)
-        if bad is None:
-            if result.error:
-                notes.append(result.error)
-            if result.tampered:
-                notes.append("replaced " + ", ".join(result.tampered) + " (restored before "
-                             "verification)")
-            verdicts = result.verdicts
-            break
-        where = prepare.replace_cell(nb, indices[bad.index], release, bad.detail)
-        notes.append(f"{where}: {bad.detail}; replaced by a failing stub so the rest is graded")
-    else:
-        notes.append("gave up after replacing 5 cells")
+    nb.cells.insert(0, _grader_cell(sandbox.bootstrap_source(token), "guard"))
+    nb.cells.append(_grader_cell(sandbox.verify_source(token, exercises), "verify"))
+    return nb, notes
+
+
+def _write_submitted(course: Course, sub: Submission, nb) -> None:
     target = course.path("submitted", sub.student, sub.assignment)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
-    return verdicts, notes
+
+
+def _repair(course: Course, nb, release, workdir: Path, notes: list[str]) -> None:
+    """Replace, one at a time, the cells that kill the kernel or ignore interrupts."""
+    for _attempt in range(5):
+        indices = _student_cells(nb)
+        result = sandbox.run_submission([nb.cells[i].source for i in indices], [],
+                                        cwd=str(workdir), env=course.env(),
+                                        timeout=course.cell_timeout)
+        bad = next((o for o in result.outcomes if o.status in ("hung", "died")), None)
+        if bad is None:
+            return
+        where = prepare.replace_cell(nb, indices[bad.index], release, bad.detail)
+        notes.append(f"{where}: {bad.detail}; replaced by a failing stub so the rest is graded")
+    notes.append("gave up after replacing 5 cells")
+
+
+def _verify_in_sandbox(course: Course, nb, release, workdir: Path):
+    """Verdicts from a separate sandbox run, when nbgrader's run printed none."""
+    indices = _student_cells(nb)
+    exercises = [(name, expr) for name, expr, _ in prepare.exercises_of(release)]
+    result = sandbox.run_submission([nb.cells[i].source for i in indices], exercises,
+                                    cwd=str(workdir), env=course.env(),
+                                    timeout=course.cell_timeout)
+    return (result.verdicts, result.tampered) if not result.error else None
+
+
+def _verdicts_from(autograded: Path, token: str):
+    """Verdicts printed by the grader's last cell in nbgrader's executed notebook, or None."""
+    if not autograded.exists():
+        return None
+    nb = nbformat.read(autograded, as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get(GRADER_CELL) == "verify":
+            text = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                           if o.get("output_type") == "stream")
+            return sandbox.parse_verdicts(text, token)
+    return None
 
 
 def grade(submissions: Path, course: Course | None = None, assignments: list[str] | None = None,
@@ -161,12 +204,14 @@ def grade(submissions: Path, course: Course | None = None, assignments: list[str
     log = open(course.grading / "nbgrader.log", "w")  # noqa: SIM115  (closed below)
     with tempfile.TemporaryDirectory() as tmp, log:
         subs, result.skipped = collect(Path(submissions), wanted, Path(tmp))
-        if Path(submissions).resolve() == (course.grading / "submitted").resolve():
-            # grading nbgrader's collected folder again: start from what was handed in
-            for sub in subs:
-                original = course.path("originals", sub.student, sub.assignment)
-                if original.exists():
-                    sub.path = original
+        originals = course.grading / "originals"
+        if Path(submissions).resolve() == (course.grading / "submitted").resolve() \
+                and originals.is_dir():
+            # nbgrader's collected folder, graded before: what was handed in is kept under
+            # originals/ (submitted/ holds the repaired copies, or nothing if interrupted)
+            kept, _ = collect(originals, wanted, Path(tmp) / "originals")
+            seen = {(s.student, s.assignment) for s in kept}
+            subs = kept + [s for s in subs if (s.student, s.assignment) not in seen]
         for assignment in sorted({s.assignment for s in subs}):
             say(f"{assignment}: {sum(s.assignment == assignment for s in subs)} submissions")
             _grade_assignment(course, assignment, [s for s in subs if s.assignment == assignment],
@@ -185,30 +230,69 @@ def _grade_assignment(course, assignment, subs, workdir, workers, result, log, s
     for kind in ("submitted", "autograded", "feedback"):  # a fresh start for these students
         for sub in subs:
             shutil.rmtree(course.grading / kind / sub.student / assignment, ignore_errors=True)
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        runs = list(pool.map(lambda s: _sandbox(course, s, release, workdir), subs))
-    say(f"{assignment}: sandbox done; nbgrader autograde ...")
+    token = sandbox.new_token()
+    prepared, notes = {}, {}
+    for sub in subs:
+        nb, notes[sub.student] = _prepare(course, sub, release, token)
+        if nb is not None:
+            prepared[sub.student] = nb
+            _write_submitted(course, sub, nb)
+    say(f"{assignment}: nbgrader autograde ({len(prepared)} notebooks) ...")
     course.nbgrader("autograde", assignment, "--create", "--force", log=log)
-    exercises = prepare.exercises_of(release)
+    autograded = {sub.student: course.path("autograded", sub.student, assignment) for sub in subs}
+    dropped = [s for s in subs if s.student in prepared and not autograded[s.student].exists()]
+    if dropped:  # nbgrader gave up on these: find and stub the cells that hang or crash
+        say(f"{assignment}: repairing {', '.join(s.student for s in dropped)} ...")
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            list(pool.map(lambda s: _repair(course, prepared[s.student], release, workdir,
+                                            notes[s.student]), dropped))
+        for sub in dropped:
+            _write_submitted(course, sub, prepared[sub.student])
+            course.nbgrader("autograde", assignment, "--student", sub.student, "--create",
+                            "--force", log=log)
+    verdicts = {}
+    for sub in subs:
+        if sub.student not in prepared:
+            continue
+        found = _verdicts_from(autograded[sub.student], token)
+        if found is None:  # the verification cell did not finish in nbgrader's run
+            found = _verify_in_sandbox(course, prepared[sub.student], release, workdir)
+        if found is None:
+            notes[sub.student].append("could not verify this notebook; see nbgrader.log")
+            continue
+        verdicts[sub.student], tampered = found
+        if tampered:
+            notes[sub.student].append("replaced " + ", ".join(tampered)
+                                      + " (restored before verification)")
+    _record(course, assignment, subs, release, verdicts, notes, result)
+    course.nbgrader("generate_feedback", assignment, "--force", log=log)
+    (course.grading / "exports").mkdir(exist_ok=True)
+    course.nbgrader("export", f"--to={course.grading / 'exports' / 'grades.csv'}", log=log)
+
+
+def _record(course, assignment, subs, release, verdicts, notes, result):
+    """Scores from the gradebook, overridden to 0 where verification failed; into ``result``."""
     from nbgrader.api import Gradebook, MissingEntry
 
+    exercises = prepare.exercises_of(release)
     with Gradebook(f"sqlite:///{course.grading / 'gradebook.db'}") as gb:
-        for sub, (verdicts, notes) in zip(subs, runs):
+        for sub in subs:
+            mine = notes[sub.student]
             try:
                 nb = gb.find_submission_notebook(assignment, assignment, sub.student)
                 grades = {g.name: g for g in nb.grades}
             except MissingEntry:
                 grades = None
-                if not any("unreadable" in n for n in notes):
-                    notes.append("nbgrader could not grade this notebook (see nbgrader.log)")
+                if not any("unreadable" in n for n in mine):
+                    mine.append("nbgrader could not grade this notebook (see nbgrader.log)")
             for name, _expr, cell in exercises:
-                ok, message = verdicts.get(name, (False, "not verified"))
+                ok, message = verdicts.get(sub.student, {}).get(name, (False, "not verified"))
                 g = grades.get(cell.grade_id) if grades else None
                 score = float(g.score or 0) if g is not None else 0.0
-                if g is not None and score > 0 and not ok:
-                    g.manual_score = 0.0
-                    notes.append(f"{name}: nbgrader's run passed but the untampered check "
-                                 "failed; set to 0")
+                if g is not None and float(g.auto_score or 0) > 0 and not ok:
+                    g.manual_score = 0.0  # kept by nbgrader across regrades: decide on auto
+                    mine.append(f"{name}: nbgrader's run passed but the untampered check "
+                                "failed; set to 0")
                     score = 0.0
                 passed = ok and score > 0
                 if ok and not passed:
@@ -216,11 +300,8 @@ def _grade_assignment(course, assignment, subs, workdir, workers, result, log, s
                 result.grades.append(ExerciseGrade(sub.student, assignment, name, score,
                                                    cell.points, passed,
                                                    "" if passed else message))
-            result.notes.append(StudentNotes(sub.student, assignment, notes))
+            result.notes.append(StudentNotes(sub.student, assignment, mine))
         gb.db.commit()
-    course.nbgrader("generate_feedback", assignment, "--force", log=log)
-    (course.grading / "exports").mkdir(exist_ok=True)
-    course.nbgrader("export", f"--to={course.grading / 'exports' / 'grades.csv'}", log=log)
 
 
 def main_grade(args) -> int:

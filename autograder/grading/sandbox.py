@@ -1,5 +1,9 @@
 """Run one submission cell by cell in a kernel we control, then verify every exercise.
 
+Normally nbgrader itself runs the grader's two cells (``bootstrap_source`` first,
+``verify_source`` last) inside its own execution of the submission; this sandbox is for the
+submissions nbgrader could not finish.
+
 nbgrader drops a student whose notebook kills the kernel or loops while ignoring interrupts.
 ``run_submission`` executes the same cells with the same per-cell limit but a hard stop: a cell
 that does not stop when interrupted, or that kills the kernel, is named and replaced by a
@@ -55,6 +59,30 @@ def _nncourse_bootstrap():
 _nncourse_{token} = _nncourse_bootstrap()
 del _nncourse_bootstrap
 """
+
+
+def bootstrap_source(token: str) -> str:
+    """Code that makes the untampered verifier ``_nncourse_<token>``; run before student code."""
+    return BOOTSTRAP.format(token=token)
+
+
+def verify_source(token: str, exercises: list[tuple[str, str]]) -> str:
+    """Code that verifies ``exercises`` and prints ``<token>{json verdicts}``."""
+    return f"_nncourse_{token}({json.dumps(exercises)})"
+
+
+def parse_verdicts(text: str, token: str) -> tuple[dict, list[str]] | None:
+    """(verdicts, tampered names) from the verifier's printed line, or None if it is missing."""
+    line = next((ln for ln in text.splitlines() if ln.startswith(token)), None)
+    if line is None:
+        return None
+    verdicts = json.loads(line[len(token):])
+    tampered = verdicts.pop("__tampered__", [])
+    return {name: (bool(ok), msg) for name, (ok, msg) in verdicts.items()}, tampered
+
+
+def new_token() -> str:
+    return "NNCOURSE" + secrets.token_hex(8)
 
 
 @dataclass
@@ -126,11 +154,11 @@ def run_submission(cells: list[str], exercises: list[tuple[str, str]], cwd: str,
     exercises: (exercise name, candidate expression). Stops at the first cell that hangs or kills
     the kernel (the caller replaces it and runs again); verdicts are then empty.
     """
-    token = "NNCOURSE" + secrets.token_hex(8)
+    token = new_token()
     result = SandboxResult()
     kernel = _Kernel(cwd, env)
     try:
-        status, detail = kernel.execute(BOOTSTRAP.format(token=token), timeout=60)
+        status, detail = kernel.execute(bootstrap_source(token), timeout=60)
         if status != "ok":
             result.error = f"could not start the checker in the kernel: {detail}"
             return result
@@ -139,16 +167,14 @@ def run_submission(cells: list[str], exercises: list[tuple[str, str]], cwd: str,
             result.outcomes.append(CellOutcome(index, status, detail))
             if status in ("hung", "died"):
                 return result
-        call = f"_nncourse_{token}({json.dumps(exercises)})"
         budget = 60 + 30 * len(exercises)
-        status, detail = kernel.execute(call, timeout=budget, collect_stdout=True)
-        line = next((ln for ln in detail.splitlines() if ln.startswith(token)), None)
-        if status != "ok" or line is None:
+        status, detail = kernel.execute(verify_source(token, exercises), timeout=budget,
+                                        collect_stdout=True)
+        parsed = parse_verdicts(detail, token) if status == "ok" else None
+        if parsed is None:
             result.error = f"verification did not finish ({status}: {detail[-300:]})"
             return result
-        verdicts = json.loads(line[len(token):])
-        result.tampered = verdicts.pop("__tampered__")
-        result.verdicts = {name: (bool(ok), msg) for name, (ok, msg) in verdicts.items()}
+        result.verdicts, result.tampered = parsed
         return result
     finally:
         kernel.shutdown()

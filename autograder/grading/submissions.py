@@ -35,6 +35,7 @@ def collect(folder: Path, assignments: list[str], workdir: Path) -> tuple[list[S
     zips are extracted under ``workdir``. Notebooks are matched to assignments by file name.
     """
     folder = Path(folder)
+    workdir.mkdir(parents=True, exist_ok=True)
     if not folder.is_dir():
         raise FileNotFoundError(f"no folder of submissions at {folder}")
     found, notes = [], []
