@@ -21,6 +21,12 @@ def affine_backward(dout: np.ndarray, cache):
     return dout @ W.T, x.T @ dout, dout.sum(axis=0)
 
 
+def affine_param_grads(dout: np.ndarray, cache):
+    """``(dW, db)`` of ``affine_backward`` without ``dx``: for a first layer (its input is data)."""
+    x = cache[0]
+    return x.T @ dout, dout.sum(axis=0)
+
+
 def relu_forward(x: np.ndarray):
     """``max(x, 0)`` element-wise; any shape. cache = x."""
     return np.maximum(x, 0), x

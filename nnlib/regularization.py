@@ -14,7 +14,10 @@ def dropout_forward(x: np.ndarray, keep_prob: float, train: bool, rng: np.random
     """
     if not train:
         return x, None
-    mask = (rng.random(x.shape) < keep_prob) / keep_prob
+    mask = (rng.random(np.shape(x)) < keep_prob) / keep_prob
+    dtype = np.asarray(x).dtype
+    if np.issubdtype(dtype, np.floating) and dtype != mask.dtype:
+        mask = mask.astype(dtype)  # a float32 network stays float32
     return x * mask, mask
 
 
@@ -36,7 +39,9 @@ def l2_penalty(params: dict, reg: float):
             loss += 0.5 * reg * float(np.sum(value * value))
             dparams[key] = reg * value
         else:
-            dparams[key] = np.zeros_like(value, dtype=float)
+            value = np.asarray(value)
+            floating = np.issubdtype(value.dtype, np.floating)
+            dparams[key] = np.zeros(value.shape, dtype=value.dtype if floating else float)
     return loss, dparams
 
 

@@ -42,7 +42,7 @@ def train(model: MLP, X_train, y_train, X_val=None, y_val=None, *,
           early_stopping: Callable = reference_early_stopping,
           augment: Callable | None = None,
           minibatches: Callable = iterate_minibatches,
-          callback: Callable | None = None) -> History:
+          callback: Callable | None = None, track_train_acc: bool = True) -> History:
     """Train ``model`` in place and return its ``History``.
 
     X_train (N, D), y_train (N,) integer labels or (N, K) targets; X_val/y_val the same, optional.
@@ -52,6 +52,9 @@ def train(model: MLP, X_train, y_train, X_val=None, y_val=None, *,
     patience: stop once ``early_stopping(val_losses, patience, min_delta)`` says so, and restore
     the parameters of the best epoch. augment: ``(X_batch, rng) -> X_batch`` applied to each
     training batch. callback: called as ``callback(epoch, history)`` after every epoch.
+    track_train_acc: after every epoch, classify the whole training set to record
+    ``history.train_acc`` (one extra forward pass over X_train per epoch; False skips it and
+    leaves ``train_acc`` empty).
     """
     if patience is not None and X_val is None:
         raise ValueError("early stopping (patience) needs validation data")
@@ -72,7 +75,7 @@ def train(model: MLP, X_train, y_train, X_val=None, y_val=None, *,
             batch_losses.append(loss)
         history.batch_loss.extend(batch_losses)
         history.train_loss.append(float(np.mean(batch_losses)))
-        if classify:
+        if classify and track_train_acc:
             history.train_acc.append(model.accuracy(X_train, y_train))
         if X_val is not None:
             scores = model.predict_scores(X_val)

@@ -3,9 +3,9 @@
 ``slider_panel(draw, controls)`` shows the controls above a figure and calls
 ``draw(fig, **values)`` whenever a control changes. Facts measured in a real browser shape it:
 
-- it draws on a ``matplotlib.figure.Figure`` shown with ``display(fig)`` inside an ``Output``
-  widget (``clear_output(wait=True)``), never through pyplot, whose post-execute hook could show
-  a half-drawn figure;
+- it draws on a ``matplotlib.figure.Figure``, renders it to a PNG once and shows that inside an
+  ``Output`` widget (``clear_output(wait=True)``), never through pyplot, whose post-execute hook
+  could show a half-drawn figure (``display(fig)`` took twice as long: it renders twice to crop);
 - a FloatSlider echoes 0.1 back as 0.09999999999999999 when it first renders: changes smaller
   than 1e-9 are ignored rather than redrawn.
 
@@ -16,11 +16,12 @@ well within 200 ms: precompute anything expensive outside it.
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Callable
 
 import ipywidgets as widgets
-from IPython.display import display
+from IPython.display import Image, display
 from matplotlib.figure import Figure
 
 TOLERANCE = 1e-9
@@ -57,8 +58,18 @@ class SliderPanel(widgets.VBox):
             control.observe(self._on_change, names="value")
             if hasattr(control, "style"):
                 control.style.description_width = "initial"
+            if hasattr(control, "readout") and not (control.layout.width or
+                                                    control.layout.min_width):
+                # A slider keeps its fixed width, so a long description squeezed its track to
+                # a few pixels: widen it by the label (about 7.5 px a character).
+                control.layout.min_width = f"{round(7.5 * len(control.description)) + 230}px"
         box = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
         super().__init__(header + [box, self.output, self.readout])
+        # Stable CSS hooks for the browser tests (tests/browser).
+        self.add_class("nncourse-panel")
+        box.add_class("nncourse-panel-controls")
+        self.output.add_class("nncourse-panel-figure")
+        self.readout.add_class("nncourse-panel-readout")
         self.redraw()
 
     def current(self) -> dict:
@@ -75,9 +86,11 @@ class SliderPanel(widgets.VBox):
         self.values = self.current()
         self.figure.clf()
         text = self.draw_fn(self.figure, **self.values)
+        png = io.BytesIO()  # rendered once; display(fig) rendered twice (bbox_inches="tight")
+        self.figure.savefig(png, format="png")
         with self.output:
             self.output.clear_output(wait=True)
-            display(self.figure)
+            display(Image(png.getvalue()))
         self.readout.value = f"<pre>{text}</pre>" if text else ""
         self.redraws += 1
         self.last_draw_seconds = time.perf_counter() - start

@@ -1,0 +1,93 @@
+"""Reproduce the pretrained model bit for bit: ``python -m nnlib.pretrain``.
+
+Trains the MLP described in ``nnlib.pretrained`` (64-128-64-10, ReLU, Adam 1e-3, batches of
+64, 150 epochs on the source half of the digits with one-pixel shift augmentation) from a fixed
+seed and writes it with ``nnlib.pretrained.save_params``, whose bytes depend only on the
+weights. BLAS runs on one thread (``threadpoolctl``) so that the result does not depend on how
+many cores a machine has.
+
+    python -m nnlib.pretrain                  # rewrite nnlib/pretrained/digits_mlp.npz
+    python -m nnlib.pretrain --out model.npz  # write elsewhere
+    python -m nnlib.pretrain --check          # train into a temporary file, compare with the
+                                              # shipped one; exit 1 if they differ
+
+It prints the file's SHA-256: after a deliberate change, copy it into
+``nnlib.pretrained.SHA256``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from . import pretrained
+from .models import MLP
+from .train import train
+
+SEED = 20240601
+EPOCHS = 150
+BATCH_SIZE = 64
+LEARNING_RATE = 1e-3
+
+
+def _one_blas_thread():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings it; without it, BLAS keeps its own setting
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def pretrain(seed: int = SEED, epochs: int = EPOCHS) -> dict:
+    """Train the source-task model; returns its params ``W1 b1 W2 b2 W3 b3`` (float64)."""
+    X, y = pretrained.source_data()
+    rng = np.random.default_rng(seed)
+    with _one_blas_thread():
+        model = MLP.create(list(pretrained.LAYER_SIZES), rng)
+        train(model, X, y, rng=rng, epochs=epochs, batch_size=BATCH_SIZE,
+              optim_config={"learning_rate": LEARNING_RATE},
+              augment=pretrained.shift_augment, track_train_acc=False)
+    return model.params
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m nnlib.pretrain",
+                                     description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=pretrained.PRETRAINED_FILE,
+                        help="where to write the .npz (default: the shipped file)")
+    parser.add_argument("--check", action="store_true",
+                        help="write to a temporary file and compare it with the shipped one")
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    params = pretrain()
+    seconds = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "digits_mlp.npz") if args.check else args.out
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        pretrained.save_params(out, params)
+        digest = pretrained.sha256_of(out)
+        X, y = pretrained.source_data()
+        acc = MLP(params).accuracy(X, y)
+        print(f"pretrained in {seconds:.1f} s; source-set accuracy (centred) {acc:.4f}")
+        print(f"{out}: {os.path.getsize(out)} bytes, sha256 {digest}")
+        if args.check:
+            shipped = pretrained.sha256_of(pretrained.PRETRAINED_FILE)
+            same = digest == shipped
+            print("identical to the shipped file" if same else
+                  f"DIFFERENT from the shipped file (sha256 {shipped})")
+            return 0 if same else 1
+    if digest != pretrained.SHA256:
+        print(f"note: nnlib.pretrained.SHA256 is {pretrained.SHA256}; update it if this change "
+              "is intended")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""nnlib trains real networks: digits to 95 %, transfer learning that pays, and the pretrained
+file that transfer learning starts from (its checksum, and that it can be rebuilt bit for bit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nnlib
+from nnlib import pretrained
+from nnlib.datasets import load_digits
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """Small matrices: one BLAS thread is faster, and two test workers do not fight over cores."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@pytest.mark.slow
+def test_mlp_reaches_95_percent_on_digits():
+    X, y = load_digits()
+    rng = np.random.default_rng(0)
+    X_train, y_train, X_val, y_val, X_test, y_test = nnlib.train_val_test_split(
+        X, y, 0.1, 0.2, rng)
+    model = nnlib.MLP.create([64, 128, 10], rng)
+    history = nnlib.train(model, X_train, y_train, X_val, y_val, rng=rng, epochs=30,
+                          batch_size=64, optim_config={"learning_rate": 1e-3})
+    assert history.epochs == 30 and len(history.train_acc) == len(history.val_acc) == 30
+    assert history.train_loss[-1] < history.train_loss[0] / 5
+    assert model.accuracy(X_test, y_test) >= 0.95
+
+
+@pytest.mark.slow
+def test_early_stopping_restores_the_best_epoch():
+    X, y = load_digits()
+    rng = np.random.default_rng(1)
+    X_train, y_train, X_val, y_val, _, _ = nnlib.train_val_test_split(X, y, 0.2, 0.0, rng)
+    X_train, y_train = X_train[:60], y_train[:60]   # few rows: it overfits quickly
+    model = nnlib.MLP.create([64, 64, 10], rng)
+    seen = {}
+
+    def remember(epoch, history):
+        seen[epoch] = {k: v.copy() for k, v in model.params.items()}
+
+    history = nnlib.train(model, X_train, y_train, X_val, y_val, rng=rng, epochs=300,
+                          batch_size=20, optim_config={"learning_rate": 1e-2}, patience=5,
+                          callback=remember)
+    assert history.stopped_epoch is not None and history.stopped_epoch < 299
+    assert history.best_epoch == int(np.argmin(history.val_loss))
+    assert history.stopped_epoch - history.best_epoch == 5
+    for key, value in model.params.items():
+        np.testing.assert_array_equal(value, seen[history.best_epoch][key])
+
+
+def test_train_accuracy_tracking_can_be_switched_off():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((30, 3)), rng.integers(0, 2, size=30)
+    runs = []
+    for track in (True, False):
+        model = nnlib.MLP.create([3, 4, 2], np.random.default_rng(1))
+        history = nnlib.train(model, X, y, X, y, rng=np.random.default_rng(2), epochs=3,
+                              batch_size=8, track_train_acc=track)
+        runs.append((history, model.params))
+    (tracked, p1), (untracked, p2) = runs
+    assert len(tracked.train_acc) == 3 and untracked.train_acc == []
+    assert tracked.train_loss == untracked.train_loss and tracked.val_acc == untracked.val_acc
+    for key in p1:  # the same training, bit for bit
+        np.testing.assert_array_equal(p1[key], p2[key])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adam_fast_path_is_the_formula_bit_for_bit(dtype):
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((5, 7)).astype(dtype)
+    config = {"learning_rate": 1e-2}
+    m = v = np.zeros_like(w)
+    for t in range(1, 20):
+        dw = rng.standard_normal((5, 7)).astype(dtype)
+        expected_m = 0.9 * m + (1 - 0.9) * dw
+        expected_v = 0.999 * v + (1 - 0.999) * dw * dw
+        expected = w - 1e-2 * (expected_m / (1 - 0.9**t)) / (
+            np.sqrt(expected_v / (1 - 0.999**t)) + 1e-8)
+        w, config = nnlib.adam(w, dw, config)
+        m, v = expected_m, expected_v
+        np.testing.assert_array_equal(w, expected)
+        np.testing.assert_array_equal(config["m"], m)
+        np.testing.assert_array_equal(config["v"], v)
+        assert w.dtype == dtype
+
+
+# --- the pretrained model ------------------------------------------------------------------------
+def test_pretrained_file_is_small_and_matches_its_recorded_checksum():
+    assert os.path.getsize(pretrained.PRETRAINED_FILE) < 200_000
+    assert pretrained.sha256_of(pretrained.PRETRAINED_FILE) == pretrained.SHA256
+    params, info = pretrained.load_pretrained()
+    assert list(params) == ["W1", "b1", "W2", "b2", "W3", "b3"]
+    sizes = pretrained.LAYER_SIZES
+    for i in range(1, len(sizes)):
+        assert params[f"W{i}"].shape == (sizes[i - 1], sizes[i])
+        assert params[f"b{i}"].shape == (sizes[i],)
+        assert params[f"W{i}"].dtype == np.float64
+    assert info["sha256"] == pretrained.SHA256 and info["layer_sizes"] == sizes
+    params["W1"][:] = 0  # fresh arrays: the next load is unaffected
+    assert np.any(pretrained.load_pretrained()[0]["W1"] != 0)
+
+
+def test_pretrained_model_knows_the_source_digits():
+    params, _ = pretrained.load_pretrained()
+    X, y = pretrained.source_data()
+    assert nnlib.MLP(params).accuracy(X, y) > 0.95
+
+
+def _flip_one_byte(path, offset):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0x01]))
+
+
+@pytest.mark.parametrize("where", ["weights", "header"])
+def test_tampered_copy_is_rejected(tmp_path, where):
+    copy = tmp_path / "digits_mlp.npz"
+    shutil.copyfile(pretrained.PRETRAINED_FILE, copy)
+    pretrained.load_pretrained(str(copy))  # an exact copy loads
+    size = os.path.getsize(copy)
+    _flip_one_byte(copy, size // 2 if where == "weights" else 40)
+    with pytest.raises(pretrained.ChecksumError, match="SHA-256"):
+        pretrained.load_pretrained(str(copy))
+
+
+def test_a_valid_file_with_other_weights_is_rejected(tmp_path):
+    """A zip member's CRC catches a flipped byte, but not a model saved with changed weights:
+    that is what the checksum is for."""
+    params, _ = pretrained.load_pretrained()
+    params["W2"][3, 4] += 1e-12
+    copy = tmp_path / "digits_mlp.npz"
+    pretrained.save_params(str(copy), params)
+    with pytest.raises(pretrained.ChecksumError, match="python -m nnlib.pretrain"):
+        pretrained.load_pretrained(str(copy))
+    loaded, _ = pretrained.load_pretrained(str(copy), verify=False)
+    assert loaded["W2"][3, 4] == params["W2"][3, 4]
+
+
+def test_save_params_is_deterministic_and_loadable(tmp_path):
+    params = nnlib.init_mlp([3, 4, 2], np.random.default_rng(0))
+    a, b = tmp_path / "a.npz", tmp_path / "b.npz"
+    pretrained.save_params(str(a), params)
+    with contextlib.suppress(AttributeError):  # a later wall-clock time must not matter
+        os.utime(a, (0, 0))
+    pretrained.save_params(str(b), {k: v.copy() for k, v in params.items()})
+    assert a.read_bytes() == b.read_bytes()
+    loaded = pretrained.load_params(str(a))
+    assert list(loaded) == list(params)
+    for key in params:
+        np.testing.assert_array_equal(loaded[key], params[key])
+
+
+def test_transfer_task_shapes_and_fixed_test_set():
+    X, y, X_test, y_test = pretrained.transfer_task(np.random.default_rng(0))
+    assert X.shape == (100, 64) and y.shape == (100,) and y.dtype == np.int64
+    assert np.array_equal(np.bincount(y), [20] * 5)
+    assert X_test.shape == (246, 64) and y_test.shape == (246,)
+    assert set(np.unique(y_test)) == set(range(5))
+    assert X.min() >= 0 and X.max() <= 1
+    X2, _, X_test2, y_test2 = pretrained.transfer_task(np.random.default_rng(1), per_class=7)
+    assert X2.shape == (35, 64)
+    np.testing.assert_array_equal(X_test, X_test2)
+    np.testing.assert_array_equal(y_test, y_test2)
+    # few-shot images never appear in the test set, nor in the pretraining set
+    rows = {row.tobytes() for row in X_test}
+    assert not any(row.tobytes() in rows for row in X)
+    with pytest.raises(ValueError):
+        pretrained.transfer_task(np.random.default_rng(0), per_class=41)
+
+
+@pytest.mark.slow
+def test_fine_tuning_beats_training_from_scratch():
+    result = pretrained.compare_transfer(seeds=range(3))
+    tuned, scratch = np.mean(result["fine_tune"]), np.mean(result["scratch"])
+    assert tuned - scratch >= 0.05, result
+    assert all(t > s for t, s in zip(result["fine_tune"], result["scratch"])), result
+    assert tuned >= 0.85, result
+
+
+@pytest.mark.slow
+def test_pretrain_reproduces_the_shipped_file_bit_for_bit(tmp_path):
+    out = tmp_path / "digits_mlp.npz"
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    proc = subprocess.run([sys.executable, "-m", "nnlib.pretrain", "--out", str(out)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(pretrained.PRETRAINED_FILE, "rb") as f:
+        shipped = f.read()
+    assert out.read_bytes() == shipped, (
+        "python -m nnlib.pretrain no longer reproduces nnlib/pretrained/digits_mlp.npz: did a "
+        "change to nnlib alter float64 training results?\n" + proc.stdout)
+    assert pretrained.SHA256 in proc.stdout
