@@ -10,7 +10,10 @@ import nnlib
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-NOTEBOOK_IDS = list(nnlib.EXERCISES)
+CURRICULUM_IDS = list(nnlib.EXERCISES)
+NOTEBOOK_IDS = [nb_id for nb_id in CURRICULUM_IDS
+                if (ROOT / "solutions" / nb_id / f"{nb_id}.py").is_file()]
+"""The curriculum's notebooks that are written so far (every test runs on each of them)."""
 
 
 @pytest.fixture(scope="session")

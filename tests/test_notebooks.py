@@ -17,7 +17,7 @@ import time
 
 import nbformat
 import pytest
-from conftest import NOTEBOOK_IDS, ROOT
+from conftest import CURRICULUM_IDS, NOTEBOOK_IDS, ROOT
 
 import nnlib
 from autograder.notebook import error_of, execute, graded_cells
@@ -34,8 +34,10 @@ def student(nb_id):
 
 def test_every_notebook_of_the_curriculum_exists():
     for nb_id in NOTEBOOK_IDS:
-        assert (ROOT / "solutions" / nb_id / f"{nb_id}.py").is_file(), nb_id
         assert solution(nb_id).is_file() and student(nb_id).is_file(), nb_id
+    missing = [nb_id for nb_id in CURRICULUM_IDS if nb_id not in NOTEBOOK_IDS]
+    if missing:
+        pytest.xfail(f"not written yet: {', '.join(missing)}")
 
 
 @pytest.mark.slow
