@@ -1,0 +1,1 @@
+"""Browser tests: the course's widgets used in JupyterLab in Chromium (see conftest.py)."""
