@@ -30,10 +30,10 @@ chromium:
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check nnlib autograder tests bench
+	$(BIN)/ruff check nnlib autograder tests bench solutions
 
 test: $(VENV)/.installed-test chromium
-	$(BIN)/ruff check nnlib autograder tests bench
+	$(BIN)/ruff check nnlib autograder tests bench solutions
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 # Regenerate solutions/*/*.ipynb from their jupytext sources, then notebooks/ with nbgrader.

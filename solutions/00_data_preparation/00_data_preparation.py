@@ -242,7 +242,9 @@ def landscape(A, grid_size=90):
 def descend(scene, learning_rate, steps):
     """Gradient descent on the 2-D problem from w = (0, 0); returns the path (steps + 1, 2)."""
     A = scene["A"]
-    grad = lambda w: 2 / len(A) * A.T @ (A @ w - target)
+    def grad(w):
+        return 2 / len(A) * A.T @ (A @ w - target)
+
     return nnlib.gradient_descent(grad, np.zeros(2), learning_rate, steps)
 
 
@@ -428,7 +430,8 @@ income_leaky = standardize(all_rows, X_tr_filled)[:, 4]   # statistics from ever
 fig, ax = plt.subplots(figsize=(7, 3))
 bins = np.linspace(-3.5, 3.5, 36)
 ax.hist(income_right, bins=bins, alpha=0.6, label="statistics from the training rows")
-ax.hist(income_leaky, bins=bins, alpha=0.6, label="statistics from all rows (one test income in cents)")
+ax.hist(income_leaky, bins=bins, alpha=0.6,
+        label="statistics from all rows (one test income in cents)")
 ax.set(xlabel="standardized income of the training houses", ylabel="houses")
 ax.legend(fontsize=8)
 fig.tight_layout()
@@ -798,8 +801,11 @@ for b in BATCH_SIZES:
 def draw_batches(fig, batch_size):
     r = batch_runs[batch_size]
     ax = fig.add_axes((0.09, 0.14, 0.88, 0.76))
-    ax.plot(r["x"], r["batch_loss"], ".", ms=2 if r["steps"] > 50 else 5, alpha=0.5, color="C0")
-    ax.plot(np.arange(1, EPOCHS + 1), r["epoch_loss"], "o-", color="C3", lw=2)
+    ax.plot(r["x"], r["batch_loss"], ".", ms=2 if r["steps"] > 50 else 5, alpha=0.5, color="C0",
+            label="loss of one mini-batch (one step)")
+    ax.plot(np.arange(1, EPOCHS + 1), r["epoch_loss"], "o-", color="C3", lw=2,
+            label="mean over the epoch")
+    ax.legend(fontsize=8, loc="upper right")
     ax.set(ylim=(0, 2.5), yticks=[0, 1, 2], xlim=(0, EPOCHS + 0.2), xlabel="epoch",
            ylabel="MSE (standardized price)", xticks=range(0, EPOCHS + 1, 2))
     last = len(F_tr) - (r["steps"] - 1) * batch_size

@@ -497,11 +497,12 @@ def draw_transfer(fig, per_class, choice):
     for (name, acc), color in zip(explore_accuracy.items(), ["C7", "C0", "C2", "C3"]):
         selected = name == choice
         ax.plot(x, acc, "o-", color=color, lw=3 if selected else 1, ms=5,
-                alpha=1.0 if selected else 0.35)
+                alpha=1.0 if selected else 0.35, label=name)
     j = PER_CLASS.index(per_class)
     ax.plot([x[j]], [explore_accuracy[choice][j]], "ko", ms=12, mfc="none", mew=2)
     ax.set(xticks=x, xticklabels=PER_CLASS, yticks=[0.2, 0.4, 0.6, 0.8, 1.0], ylim=(0.15, 1.0),
            xlabel="labelled images per class", ylabel="test accuracy")
+    ax.legend(fontsize=8, loc="lower right")
     others = "   ".join(f"{name.split(' (')[0]}: {acc[j]:.2f}"
                        for name, acc in explore_accuracy.items())
     return (f"{per_class} images per class ({5 * per_class} labelled images), {choice}: "
