@@ -3,13 +3,15 @@
 - ``lab``: JupyterLab started once per session from this interpreter (the venv, so the
   ``python3`` kernel imports ``nnlib``), on a free port with a random token, in its own process
   group, with every Jupyter folder in a temporary directory and the user settings that keep the
-  UI quiet and deterministic (see docs of ``_SETTINGS``), serving a copy of the solution
-  notebooks. Killed at the end.
+  UI quiet and deterministic (``_SETTINGS``), serving a copy of the solution notebooks.
+  Its kernels and its process group are ended at the end.
 - ``browser``: pytest-playwright's, launched from Debian's Chromium (never a downloaded build).
 - ``lab_context``: one browser context for the session (its HTTP cache makes every later
   JupyterLab load faster), in which every request not to 127.0.0.1/localhost is aborted.
+- ``lab_page``: one JupyterLab tab in that context, reused from test to test.
 - ``latency_log``: every measured widget update; ``test-artifacts/widget-latency.txt`` is
-  rewritten after each test and printed at the end of the run.
+  rewritten after each test and printed at the end of the run (by ``tests/conftest.py``, which
+  the xdist controller loads too).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,7 +37,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
 PROBE_JS = Path(__file__).with_name("probe.js")
-LATENCY_FILE = ROOT / "test-artifacts" / "widget-latency.txt"
+LATENCY_FILE = ROOT / "test-artifacts" / "widget-latency.txt"  # printed by tests/conftest.py
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
@@ -56,45 +58,6 @@ _SETTINGS = {
         {"autoStartDefaultKernel": True, "windowingMode": "none"},
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
 }
-
-
-_STARTED = pytest.StashKey[float]()
-
-
-def pytest_configure(config):
-    # Registered here too, so that `-p no:xdist` runs keep working under --strict-markers.
-    config.addinivalue_line("markers", "xdist_group(name): run in the named xdist group")
-    config.stash[_STARTED] = time.time()
-
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config, items):
-    """Keep the browser tests on one xdist worker (so one JupyterLab, one Chromium) with
-    pytest 9.2, where pytest-xdist 3.8's ``--dist loadgroup`` no longer groups anything: it
-    appends "@group" to ``item._nodeid``, which pytest 9.2 no longer reads (pytest-xdist
-    issue 1386). Does the same to the structured id; a no-op where xdist's own grouping works.
-    Only this directory's "browser" group: other groups need the same fix (or pytest<9.2)."""
-    if not getattr(config.option, "loadgroup", False):
-        return
-    for item in items:
-        mark = item.get_closest_marker("xdist_group")
-        if mark is None or mark.args[:1] != ("browser",) or item.nodeid.endswith("@browser"):
-            continue
-        node_id = getattr(item, "_id", None)
-        if node_id is not None and hasattr(type(node_id), "parse"):
-            item._id = type(node_id).parse(f"{item.nodeid}@browser")
-
-
-def pytest_terminal_summary(terminalreporter, config):
-    """Print the latency table if this run wrote it (on the xdist controller too)."""
-    started = config.stash.get(_STARTED, None)
-    if hasattr(config, "workerinput") or started is None or not LATENCY_FILE.is_file():
-        return
-    if LATENCY_FILE.stat().st_mtime < started:
-        return
-    table = LATENCY_FILE.read_text().split("\n\nEvery update", 1)[0]
-    terminalreporter.write_sep("=", "widget latency (test-artifacts/widget-latency.txt)")
-    terminalreporter.write_line(table)
 
 
 def panel_notebooks() -> list[str]:
@@ -134,7 +97,6 @@ class Lab:
     log: Path
     proc: subprocess.Popen
     tmp: Path
-    sessions: list = field(default_factory=list)
 
     def url(self, path: str) -> str:
         return f"{self.base}/{path}?token={self.token}"
@@ -237,7 +199,8 @@ def lab(tmp_path_factory) -> Lab:
     cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
            "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
            "--ServerApp.port_retries=0", "--LabApp.news_url=None",
-           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+           "--LabApp.extension_manager=readonly"]  # the "pypi" one may query PyPI
     with open(log, "w") as log_file:
         proc = subprocess.Popen(cmd, cwd=dirs["notebooks"], env=env, stdin=subprocess.DEVNULL,
                                 stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
@@ -386,6 +349,7 @@ class Update:
     image_ms: float
     readout_ms: float | None
     redraws: int
+    same_picture: bool = False
 
 
 @pytest.fixture(scope="session")
@@ -409,8 +373,8 @@ _WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 def _all_updates(updates: list[Update]) -> list[Update]:
     _DATA.mkdir(parents=True, exist_ok=True)
-    for old in _DATA.glob("*.json"):
-        if not old.name.startswith(_RUN):
+    for old in _DATA.glob("*.json"):  # other runs' files, once they are an hour old
+        if not old.name.startswith(_RUN) and old.stat().st_mtime < time.time() - 3600:
             old.unlink(missing_ok=True)
     (_DATA / f"{_RUN}-{_WORKER}.json").write_text(json.dumps([vars(u) for u in updates]))
     merged = []
@@ -430,8 +394,8 @@ def write_latency_table(updates: list[Update]) -> str:
         rows.append((nb, idx, title, len(ms), statistics.median(ms), max(ms),
                      sum(m > GOAL_MS for m in ms)))
     width = max(len(r[2]) for r in rows)
-    lines = [f"Widget update latency: key press/click -> new plot image in the DOM and loaded "
-             f"(goal {GOAL_MS} ms, enforced {LIMIT_MS} ms)",
+    lines = [f"Widget update latency: key press/click -> redraw complete: readout updated and the "
+             f"new plot image loaded (goal {GOAL_MS} ms, enforced {LIMIT_MS} ms)",
              f"{'notebook':<22} {'#':>2}  {'panel':<{width}}  {'n':>3} {'median':>8} "
              f"{'max':>8}  >{GOAL_MS}ms"]
     for nb, idx, title, n, median, worst, over in rows:
@@ -440,12 +404,14 @@ def write_latency_table(updates: list[Update]) -> str:
     slowest = max(rows, key=lambda r: r[5])
     lines.append(f"slowest panel: {slowest[0]} #{slowest[1]} \"{slowest[2]}\" "
                  f"({slowest[5]:.0f} ms max)")
-    lines += ["", "Every update (image = new plot loaded, readout = text under the plot "
-              "changed; ms after the input event)"]
+    lines += ["", "Every update (image = redraw complete, readout = text under the plot "
+              "changed; ms after the input event; 'same picture': the kernel drew the picture "
+              "already shown, so no new image was sent)"]
     for u in updates:
         readout = "-" if u.readout_ms is None else f"{u.readout_ms:.0f}"
         lines.append(f"{u.notebook} #{u.panel} {u.control!r:<40} {u.action:<11} "
-                     f"image {u.image_ms:6.0f} ms  readout {readout:>5} ms  redraws {u.redraws}")
+                     f"image {u.image_ms:6.0f} ms  readout {readout:>5} ms  redraws {u.redraws}" +
+                     ("  (same picture)" if u.same_picture else ""))
     text = "\n".join(lines) + "\n"
     LATENCY_FILE.parent.mkdir(exist_ok=True)
     LATENCY_FILE.write_text(text)

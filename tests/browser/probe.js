@@ -11,6 +11,37 @@ window.nnProbe = (() => {
     '.widget-select',
   ].join(',');
 
+  // Every plot a panel's figure area showed, and whether a person had touched the panel yet:
+  // a panel that redraws on its own after it is shown (e.g. because the browser snapped a
+  // slider's value to its step grid and sent it back) is counted in `unprompted`.
+  const shown = new WeakMap();  // figure element -> {last: src, count, unprompted, touched}
+  function track() {
+    for (const fig of document.querySelectorAll('.nncourse-panel-figure')) {
+      const h = shown.get(fig) || { last: null, count: 0, unprompted: 0, touched: false };
+      shown.set(fig, h);
+      for (const img of fig.querySelectorAll('img')) {
+        if (img.src === h.last) continue;
+        h.last = img.src;
+        h.count++;
+        if (h.count > 1 && !h.touched) h.unprompted++;
+      }
+    }
+  }
+  function touch(event) {
+    const p = event.target && event.target.closest ? event.target.closest('.nncourse-panel') : null;
+    const fig = p && p.querySelector('.nncourse-panel-figure');
+    if (fig && shown.has(fig)) shown.get(fig).touched = true;
+  }
+  for (const type of ['keydown', 'pointerdown', 'input', 'change']) window.addEventListener(type, touch, true);
+  const startTracking = () => new MutationObserver(track).observe(
+    document.body, { childList: true, subtree: true, attributes: true, attributeFilter: ['src'] });
+  if (document.body) startTracking(); else document.addEventListener('DOMContentLoaded', startTracking);
+
+  function unprompted(i) {
+    const h = shown.get(panel(i).querySelector('.nncourse-panel-figure'));
+    return h ? h.unprompted : 0;
+  }
+
   function panel(i) {
     const p = document.querySelectorAll('.nncourse-panel')[i];
     if (!p) throw new Error(`no panel ${i}`);
@@ -44,6 +75,12 @@ window.nnProbe = (() => {
 
   function text(el) {
     return el ? el.textContent.replace(/[\s\u200b]+/g, ' ').trim() : '';
+  }
+
+  // The hidden marker nnlib.widgets leaves in a panel's readout at every redraw.
+  function drawMarker(ro) {
+    const m = ro && ro.querySelector('.nncourse-panel-draw');
+    return m ? { count: Number(m.dataset.draw), digest: m.dataset.png } : null;
   }
 
   function label(el) {
@@ -175,7 +212,8 @@ window.nnProbe = (() => {
     const fig = p.querySelector('.nncourse-panel-figure');
     const ro = p.querySelector('.nncourse-panel-readout');
     const old = new Map([...fig.querySelectorAll('img')].map((img) => [img, img.src]));
-    const r = { t0: null, images: [], readoutAt: null, lastMutation: performance.now() };
+    const r = { t0: null, images: [], readoutAt: null, lastMutation: performance.now(),
+                ro, draw0: drawMarker(ro), draw: null, drawAt: null };
     const onInput = () => { if (r.t0 === null) r.t0 = performance.now(); };
     const seen = new Map();  // img -> src already counted
     const scan = () => {
@@ -197,8 +235,14 @@ window.nnProbe = (() => {
     figObserver.observe(fig, { childList: true, subtree: true, attributes: true, attributeFilter: ['src'] });
     const roObserver = new MutationObserver(() => {
       r.lastMutation = performance.now();
-      if (r.readoutAt === null) r.readoutAt = performance.now();
+      if (r.readoutAt === null && text(ro) !== r.readout0) r.readoutAt = performance.now();
+      const d = drawMarker(ro);
+      if (d && (!r.draw0 || d.count !== r.draw0.count)) {
+        if (r.drawAt === null) r.drawAt = performance.now();
+        r.draw = d;
+      }
     });
+    r.readout0 = text(ro);
     roObserver.observe(ro, { childList: true, subtree: true, characterData: true });
     for (const type of types) window.addEventListener(type, onInput, true);
     r.stop = () => {
@@ -214,20 +258,39 @@ window.nnProbe = (() => {
   }
 
   // True once a new image was loaded after the input and nothing changed for `quietMs`.
-  function settled(quietMs) {
-    const r = rec;
-    return r !== null && r.t0 !== null && r.images.length > 0 &&
-      r.images.every((e) => e.loaded !== null) && performance.now() - r.lastMutation >= quietMs;
+  function kernelIdle() {
+    return [...document.querySelectorAll('.jp-StatusBar-Widget')]
+      .some((e) => /\| Idle(?![a-z])/.test(e.textContent));
   }
 
+  // True once a new image was loaded after the input, nothing changed for `quietMs` and the
+  // kernel is idle (so no later redraw is still on its way).
+  // A redraw is complete when its marker reached the readout and, unless the kernel drew the
+  // very picture already shown (same PNG digest, so no image was sent), a new image loaded.
+  function samePicture(r) {
+    return r.draw !== null && r.draw0 !== null && r.draw.digest === r.draw0.digest;
+  }
+  function settled(quietMs) {
+    const r = rec;
+    return r !== null && r.t0 !== null && r.draw !== null && kernelIdle() &&
+      (r.images.length > 0 || samePicture(r)) && r.images.every((e) => e.loaded !== null) &&
+      performance.now() - r.lastMutation >= quietMs;
+  }
+
+  // imageMs: input -> the redraw complete (new image loaded, or its marker if the picture is
+  // the same); readoutMs: input -> the readout's text changed; redraws: the kernel's redraws.
   function result() {
     const r = rec;
     const first = r.images.find((e) => e.loaded !== null);
+    let doneAt = null;
+    if (first && r.drawAt !== null) doneAt = Math.max(first.loaded, r.drawAt);
+    else if (samePicture(r)) doneAt = r.drawAt;
     return {
       inputSeen: r.t0 !== null,
-      imageMs: first && r.t0 !== null ? first.loaded - r.t0 : null,
+      imageMs: doneAt !== null && r.t0 !== null ? doneAt - r.t0 : null,
       readoutMs: r.readoutAt !== null && r.t0 !== null ? r.readoutAt - r.t0 : null,
-      redraws: r.images.length,
+      redraws: r.draw && r.draw0 ? r.draw.count - r.draw0.count : (r.draw ? 1 : 0),
+      samePicture: samePicture(r),
     };
   }
 
@@ -290,6 +353,7 @@ window.nnProbe = (() => {
 
   // Resolves once nothing in the page changed for `ms` and the main thread is idle (after
   // Run All, JupyterLab still renders outputs and typesets maths for a while), or after maxMs.
+  // (The kernel must read Idle in the status bar all that time too.)
   function quiet(ms, maxMs) {
     return new Promise((resolve) => {
       const start = performance.now();
@@ -298,6 +362,7 @@ window.nnProbe = (() => {
       observer.observe(document.body, { childList: true, subtree: true, characterData: true, attributes: true });
       const check = () => {
         const now = performance.now();
+        if (!kernelIdle()) last = now;
         if (now - last >= ms || now - start >= maxMs) {
           observer.disconnect();
           requestIdleCallback(() => resolve(now - start), { timeout: 2000 });
@@ -307,6 +372,6 @@ window.nnProbe = (() => {
     });
   }
 
-  return { describe, quiet, ready, state, prepareMove, arm, disarm, settled, result, snap, diff,
+  return { describe, quiet, unprompted, ready, state, prepareMove, arm, disarm, settled, result, snap, diff,
     count: () => document.querySelectorAll('.nncourse-panel').length };
 })();

@@ -34,6 +34,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 PANEL_NOTEBOOKS = panel_notebooks()
 MAX_MOVES = 3           # slider steps tried until the plot and readout visibly change
 QUIET_MS = 250          # an update is finished when nothing changed for this long
+CALM_MS = 200           # ... and before each input, the page and kernel rest this long
 UPDATE_TIMEOUT_MS = 15_000
 MIN_TRACK_PX = 100      # a slider track narrower than this cannot be dragged by a person
 
@@ -65,7 +66,7 @@ def test_the_course_has_slider_panels():
 
 
 def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "control"
+    return re.sub(r"\W+", "-", text.lower()).strip("-")[:40] or "control"
 
 
 def picture_problems(stats: dict, where: str) -> list[str]:
@@ -111,6 +112,12 @@ class PanelDriver:
         title = info["title"] or f"panel {i}"
         name = f"{self.nb_id} panel {i} ({title!r})"
         panel.scroll_into_view_if_needed()
+        self.js(f"() => nnProbe.quiet({CALM_MS}, 20000)")
+        if self.js("i => nnProbe.unprompted(i)", i):
+            self.problems.append(
+                f"{name}: redrew by itself after it was shown, before anyone touched it "
+                "(typically a slider whose value is off its step grid: the browser snaps it and "
+                "sends it back, and the plot first shows another value than the slider)")
         panel.screenshot(path=self.shots / f"{self.nb_id}-panel{i}-before.png")
         self.snap(i, f"{i}-start", f"{name} before any change")
         if not info["controls"]:
@@ -158,6 +165,7 @@ class PanelDriver:
              where: str):
         """One input on control j of panel i, timed; (action, state before, state after), or
         None (and a problem) if no new plot came."""
+        self.js(f"() => nnProbe.quiet({CALM_MS}, 10000)")  # nothing else on its way
         before = self.js("i => nnProbe.state(i)", i)
         how = self.js("([i, j, h, jump]) => nnProbe.prepareMove(i, j, h, jump)",
                       [i, j, handle, jump])
@@ -177,7 +185,8 @@ class PanelDriver:
         self.js("() => nnProbe.disarm()")
         self.moves += 1
         self.latency_log.append(Update(self.nb_id, i, title, label, action, result["imageMs"],
-                                       result["readoutMs"], result["redraws"]))
+                                       result["readoutMs"], result["redraws"],
+                                       result["samePicture"]))
         return action, before, self.js("i => nnProbe.state(i)", i)
 
     def move(self, i: int, j: int, handle: int, kind: str, title: str, label: str,
