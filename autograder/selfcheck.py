@@ -92,6 +92,11 @@ def format_table(results: list[ExerciseResult]) -> str:
         got, total = sum(r.points for r in rows), sum(r.max_points for r in rows)
         lines.append(f"  total {got:g}/{total:g}: {sum(r.passed for r in rows)} of {len(rows)} "
                      "exercises passed\n")
+    notebooks = len(dict.fromkeys(r.notebook for r in results))
+    if notebooks > 1:
+        got, total = sum(r.points for r in results), sum(r.max_points for r in results)
+        lines.append(f"all {notebooks} notebooks: {got:g}/{total:g}, "
+                     f"{sum(r.passed for r in results)} of {len(results)} exercises passed\n")
     return "\n".join(lines)
 
 

@@ -106,3 +106,35 @@ def test_a_dying_kernel_is_reported_not_a_crash(tmp_path):
     results = check_notebook(nb, timeout=30)
     assert all(not r.passed for r in results)
     assert any("kernel died" in r.message or "NameError" in r.message for r in results)
+
+
+def test_all_finds_every_course_notebook_in_a_folder():
+    from conftest import CURRICULUM_IDS
+
+    from autograder.__main__ import notebooks_in
+
+    for folder in ("solutions", "notebooks"):
+        found = notebooks_in([str(ROOT / folder)], True)
+        assert [p.stem for p in found] == CURRICULUM_IDS, folder
+    assert [p.parent.name for p in notebooks_in([], True)] == CURRICULUM_IDS  # notebooks/
+
+
+@pytest.mark.slow
+def test_command_line_all_grades_every_notebook_of_a_folder(tmp_path):
+    """``--all FOLDER``: every <id>/<id>.ipynb, not checkpoints or other notebooks."""
+    for name, mse in (("a_good", "def mse_loss(y_pred, y_true):\n"
+                                 "    return float(np.mean((y_pred - y_true) ** 2))\n"),
+                      ("b_bad", SUMMED_MSE)):
+        (tmp_path / name / ".ipynb_checkpoints").mkdir(parents=True)
+        write_notebook(tmp_path / name / f"{name}.ipynb", RIGHT_SOFTMAX, mse)
+        write_notebook(tmp_path / name / ".ipynb_checkpoints" / f"{name}.ipynb",
+                       OVERFLOWING_SOFTMAX, mse)
+        write_notebook(tmp_path / name / "scratch.ipynb", OVERFLOWING_SOFTMAX, mse)
+    out = subprocess.run([sys.executable, "-m", "autograder", "check", "--all", str(tmp_path)],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 1, out.stdout + out.stderr
+    running = [line for line in out.stderr.splitlines() if line.startswith("running ")]
+    assert len(running) == 2, out.stderr
+    assert "a_good.ipynb" in out.stdout and "b_bad.ipynb" in out.stdout
+    assert "scratch" not in out.stdout + out.stderr and "overflow" not in out.stdout
+    assert "all 2 notebooks: 160/200, 3 of 4 exercises passed" in out.stdout, out.stdout
