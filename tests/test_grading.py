@@ -220,17 +220,32 @@ def test_grading_again_after_an_interrupted_run_gives_identical_results(graded):
 
 
 def test_release_holds_no_solution_code_and_no_hidden_tests():
+    """Cell by cell: the release has the source's cells; solution cells keep none of the
+    solution's lines (only what is outside the solution region: signature, docstring) and end in
+    NotImplementedError; test cells lose the hidden tests; every other cell is unchanged."""
+    import re
+
     import nbformat
 
+    region = re.compile(r"### BEGIN SOLUTION(.*?)### END SOLUTION", re.S)
     for assignment in NOTEBOOK_IDS:
-        release = (ROOT / "notebooks" / assignment / f"{assignment}.ipynb").read_text()
-        assert "BEGIN SOLUTION" not in release and "hidden=True" not in release
-        assert "HIDDEN TESTS" not in release
+        text = (ROOT / "notebooks" / assignment / f"{assignment}.ipynb").read_text()
+        assert "BEGIN SOLUTION" not in text and "hidden=True" not in text
+        assert "HIDDEN TESTS" not in text
         source = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", 4)
-        for cell in source.cells:
-            text = cell.source
-            if "### BEGIN SOLUTION" in text:
-                body = text.split("### BEGIN SOLUTION")[1].split("### END SOLUTION")[0]
-                lines = [ln.strip() for ln in body.splitlines() if len(ln.strip()) > 25]
-                for line in lines:
-                    assert line not in release, (assignment, line)
+        release = nbformat.read(ROOT / "notebooks" / assignment / f"{assignment}.ipynb", 4)
+        assert [c.id for c in release.cells] == [c.id for c in source.cells], assignment
+        for src, rel in zip(source.cells, release.cells):
+            solutions = region.findall(src.source)
+            where = (assignment, src.id)
+            if not solutions:
+                if "### BEGIN HIDDEN TESTS" in src.source:
+                    assert rel.source == src.source.split("### BEGIN HIDDEN TESTS")[0].rstrip()
+                else:
+                    assert rel.source == src.source, where
+                continue
+            kept = {ln.strip() for ln in region.sub("", src.source).splitlines()}
+            secret = {ln.strip() for body in solutions for ln in body.splitlines()} - kept
+            leaked = secret & {ln.strip() for ln in rel.source.splitlines()} - {""}
+            assert not leaked, (where, leaked)
+            assert "raise NotImplementedError" in rel.source, where
