@@ -38,6 +38,7 @@ from matplotlib.ticker import MaxNLocator
 
 import nnlib
 from autograder import check
+from nnlib import plots
 from nnlib.datasets import load_digits, load_housing, make_moons
 from nnlib.ops import MSE
 from nnlib.widgets import float_slider, slider_panel
@@ -378,17 +379,31 @@ plt.show()
 # - Above 1.0 both diverge: the steps overshoot more each time.
 
 # %%
-def draw_scaling(fig, standardized, lr_fraction, steps):
-    scene = scenes[standardized]
-    path = descend(scene, lr_fraction * scene["lr_max"], steps)
+SCALING_FIGSIZE = (5.5, 4.2)
+
+
+def draw_scaling_background(fig, scene):
+    """What does not move: the contours, the star, the axes (drawn once per scene)."""
     ax = fig.add_axes((0.1, 0.13, 0.85, 0.78))
     ax.contour(scene["w1"], scene["w2"], scene["loss"], levels=scene["levels"], cmap="viridis",
                linewidths=0.8)
-    ax.plot(path[:, 0], path[:, 1], "o-", color="C3", ms=3, lw=1)
     ax.plot(*scene["w_best"], "k*", ms=12)
     ax.set(xlim=(scene["w1"].min(), scene["w1"].max()), ylim=(scene["w2"].min(), scene["w2"].max()),
            xticks=scene["ticks1"], yticks=scene["ticks2"], xlabel="w_area", ylabel="w_distance",
            aspect="equal")
+
+
+scaling_backgrounds = {
+    standardized: plots.render_static_layer(
+        lambda fig, scene=scene: draw_scaling_background(fig, scene), SCALING_FIGSIZE)
+    for standardized, scene in scenes.items()}
+
+
+def draw_scaling(fig, standardized, lr_fraction, steps):
+    scene = scenes[standardized]
+    path = descend(scene, lr_fraction * scene["lr_max"], steps)
+    (ax,) = plots.add_static_layer(fig, scaling_backgrounds[standardized])
+    ax.plot(path[:, 0], path[:, 1], "o-", color="C3", ms=3, lw=1)
     loss = np.mean((scene["A"] @ path[-1] - target) ** 2)
     return (f"learning rate = {lr_fraction:.2f} x {scene['lr_max']:.3g} = "
             f"{lr_fraction * scene['lr_max']:.3g};  after {steps} steps: "
@@ -401,7 +416,7 @@ scaling_panel = slider_panel(
     {"standardized": widgets.Checkbox(value=False, description="standardize the features"),
      "lr_fraction": float_slider("learning rate / largest stable", 0.5, 0.05, 1.05, 0.05),
      "steps": widgets.IntSlider(value=20, min=0, max=100, description="steps")},
-    figsize=(5.5, 4.2), title="Gradient descent on raw and standardized features")
+    figsize=SCALING_FIGSIZE, title="Gradient descent on raw and standardized features")
 scaling_panel
 
 # %% [markdown]
@@ -798,16 +813,26 @@ for b in BATCH_SIZES:
                      "x": np.arange(len(history.batch_loss)) / steps + 1 / steps}
 
 
+BATCH_FIGSIZE = (8, 3.4)
+
+
+def draw_batches_background(fig):
+    ax = fig.add_axes((0.09, 0.14, 0.88, 0.76))
+    ax.set(ylim=(0, 2.5), yticks=[0, 1, 2], xlim=(0, EPOCHS + 0.2), xlabel="epoch",
+           ylabel="MSE (standardized price)", xticks=range(0, EPOCHS + 1, 2))
+
+
+batches_background = plots.render_static_layer(draw_batches_background, BATCH_FIGSIZE)
+
+
 def draw_batches(fig, batch_size):
     r = batch_runs[batch_size]
-    ax = fig.add_axes((0.09, 0.14, 0.88, 0.76))
+    (ax,) = plots.add_static_layer(fig, batches_background)
     ax.plot(r["x"], r["batch_loss"], ".", ms=2 if r["steps"] > 50 else 5, alpha=0.5, color="C0",
             label="loss of one mini-batch (one step)")
     ax.plot(np.arange(1, EPOCHS + 1), r["epoch_loss"], "o-", color="C3", lw=2,
             label="mean over the epoch")
     ax.legend(fontsize=8, loc="upper right")
-    ax.set(ylim=(0, 2.5), yticks=[0, 1, 2], xlim=(0, EPOCHS + 0.2), xlabel="epoch",
-           ylabel="MSE (standardized price)", xticks=range(0, EPOCHS + 1, 2))
     last = len(F_tr) - (r["steps"] - 1) * batch_size
     return (f"N = {len(F_tr)} training rows, batch size {batch_size}: {r['steps']} steps per epoch "
             f"(last batch {last} rows), {r['steps'] * EPOCHS} steps in {EPOCHS} epochs; "
@@ -818,7 +843,7 @@ batch_panel = slider_panel(
     draw_batches,
     {"batch_size": widgets.SelectionSlider(options=BATCH_SIZES, value=16,
                                            description="batch size")},
-    figsize=(8, 3.4), title="Mini-batch size: steps per epoch and noise")
+    figsize=BATCH_FIGSIZE, title="Mini-batch size: steps per epoch and noise")
 batch_panel
 
 # %% [markdown]

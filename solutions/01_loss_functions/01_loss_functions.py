@@ -31,6 +31,7 @@ import numpy as np
 
 import nnlib
 from autograder import check
+from nnlib import plots
 from nnlib.datasets import load_digits, make_regression_1d
 from nnlib.widgets import float_slider, slider_panel
 
@@ -471,6 +472,24 @@ OTHER_SCORES = np.array([2.0, 0.5])
 SCORE_GRID = np.linspace(-6, 8, 281)
 
 
+LOSS_FIGSIZE = (9, 3.4)
+
+
+def draw_loss_background(fig):
+    """The axes, ticks, labels and the log 3 line: drawn once, not at every redraw."""
+    ax1 = fig.add_axes((0.07, 0.16, 0.27, 0.78))
+    ax2 = fig.add_axes((0.43, 0.16, 0.55, 0.78))
+    ax1.set(xticks=[0, 1, 2], xticklabels=CLASS_NAMES, yticks=[0, 0.5, 1], xlim=(-0.6, 2.6),
+            ylim=(0, 1.02), ylabel="probability")
+    ax2.axhline(np.log(3), color="0.6", ls=":", lw=1)
+    ax2.set(xticks=[-5, 0, 5], yticks=[0, 5, 10, 15], xlim=(SCORE_GRID[0] - 0.7,
+            SCORE_GRID[-1] + 0.7), ylim=(-0.2, 15), xlabel="score of the true class (cat)",
+            ylabel="loss -log p(cat)")
+
+
+loss_background = plots.render_static_layer(draw_loss_background, LOSS_FIGSIZE)
+
+
 def draw_loss_explorer(fig, cat_score, factor):
     scores = factor * np.concatenate([[cat_score], OTHER_SCORES])[None, :]
     probs = nnlib.softmax(scores)[0]
@@ -479,16 +498,10 @@ def draw_loss_explorer(fig, cat_score, factor):
                                             np.tile(OTHER_SCORES, (len(SCORE_GRID), 1))])
     grid_loss = -nnlib.log_softmax(grid_scores)[:, 0]
 
-    ax1 = fig.add_axes((0.07, 0.16, 0.27, 0.78))     # fixed positions: much faster to draw
-    ax2 = fig.add_axes((0.43, 0.16, 0.55, 0.78))     # than tight_layout
+    ax1, ax2 = plots.add_static_layer(fig, loss_background)
     ax1.bar([0, 1, 2], probs, color=["C3", "0.6", "0.6"])
-    ax1.set(xticks=[0, 1, 2], xticklabels=CLASS_NAMES, yticks=[0, 0.5, 1], ylim=(0, 1.02),
-            ylabel="probability")
     ax2.plot(SCORE_GRID, grid_loss, "C0")
     ax2.plot([cat_score], [loss], "C3o")
-    ax2.axhline(np.log(3), color="0.6", ls=":", lw=1)
-    ax2.set(xticks=[-5, 0, 5], yticks=[0, 5, 10, 15], ylim=(-0.2, 15),
-            xlabel="score of the true class (cat)", ylabel="loss -log p(cat)")
     return (f"scores = {np.round(scores[0], 2)}   p = {np.round(probs, 4)}   "
             f"loss = -log p(cat) = {loss:.3f}   (dotted line: log 3 = 1.099)")
 
@@ -497,7 +510,7 @@ loss_explorer = slider_panel(
     draw_loss_explorer,
     {"cat_score": float_slider("score of cat", 1.0, -6.0, 8.0, 0.1),
      "factor": float_slider("factor on all scores", 1.0, 0.05, 5.0, 0.05)},
-    figsize=(9, 3.4), title="Softmax and cross-entropy")
+    figsize=LOSS_FIGSIZE, title="Softmax and cross-entropy")
 loss_explorer
 
 # %% [markdown]

@@ -772,7 +772,7 @@ plt.show()
 # On the right the table of final validation losses, with the chosen setting framed.
 
 # %%
-REG_FIGSIZE = (11, 3.8)
+REG_FIGSIZE = (10, 3.6)
 
 
 def draw_regularization_background(fig):

@@ -35,6 +35,7 @@ import numpy as np
 
 import nnlib
 from autograder import check
+from nnlib import plots
 from nnlib.pretrained import TARGET_CLASSES, load_pretrained, train_from_scratch, transfer_task
 from nnlib.widgets import slider_panel
 
@@ -491,8 +492,21 @@ for n in PER_CLASS:
         explore_accuracy[name].append(accuracies[-1])
 
 
-def draw_transfer(fig, per_class, choice):
+TRANSFER_FIGSIZE = (8, 3.4)
+
+
+def draw_transfer_background(fig):
     ax = fig.add_axes((0.08, 0.15, 0.9, 0.8))
+    ax.set(xticks=range(len(PER_CLASS)), xticklabels=PER_CLASS, xlim=(-0.3, len(PER_CLASS) - 0.7),
+           yticks=[0.2, 0.4, 0.6, 0.8, 1.0], ylim=(0.15, 1.0),
+           xlabel="labelled images per class", ylabel="test accuracy")
+
+
+transfer_background = plots.render_static_layer(draw_transfer_background, TRANSFER_FIGSIZE)
+
+
+def draw_transfer(fig, per_class, choice):
+    (ax,) = plots.add_static_layer(fig, transfer_background)
     x = np.arange(len(PER_CLASS))
     for (name, acc), color in zip(explore_accuracy.items(), ["C7", "C0", "C2", "C3"]):
         selected = name == choice
@@ -500,8 +514,6 @@ def draw_transfer(fig, per_class, choice):
                 alpha=1.0 if selected else 0.35, label=name)
     j = PER_CLASS.index(per_class)
     ax.plot([x[j]], [explore_accuracy[choice][j]], "ko", ms=12, mfc="none", mew=2)
-    ax.set(xticks=x, xticklabels=PER_CLASS, yticks=[0.2, 0.4, 0.6, 0.8, 1.0], ylim=(0.15, 1.0),
-           xlabel="labelled images per class", ylabel="test accuracy")
     ax.legend(fontsize=8, loc="lower right")
     others = "   ".join(f"{name.split(' (')[0]}: {acc[j]:.2f}"
                        for name, acc in explore_accuracy.items())
@@ -515,7 +527,7 @@ transfer_panel = slider_panel(
                                           description="labelled images per class"),
      "choice": widgets.Dropdown(options=list(CHOICES), value="head only (W3, b3)",
                                 description="train")},
-    figsize=(8, 3.4), title="Transfer learning: labels and trainable layers")
+    figsize=TRANSFER_FIGSIZE, title="Transfer learning: labels and trainable layers")
 transfer_panel
 
 # %% [markdown]
