@@ -10,6 +10,28 @@ from __future__ import annotations
 import math
 
 
+def topological_order(root) -> list:
+    """The nodes ``root`` depends on (itself last), each after all of its parents.
+
+    Works on any node with a ``_parents`` tuple (nnlib's ``Value`` or a student's), iteratively
+    (depth-first with an explicit stack), so a 10,000-node chain does not hit Python's
+    recursion limit. Parents are visited in their order, so leaves come in order of first use.
+    """
+    order, visited, stack = [], set(), [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        stack.extend((parent, False) for parent in reversed(tuple(getattr(node, "_parents", ())))
+                     if id(parent) not in visited)
+    return order
+
+
 class Value:
     """A scalar in a computational graph. ``.data`` holds the value, ``.grad`` d(output)/d(self)."""
 
@@ -79,20 +101,8 @@ class Value:
 
     # --- reverse-mode autodiff -----------------------------------------------------------------
     def _topological_order(self):
-        """Nodes that ``self`` depends on, each after all of its parents (iterative DFS)."""
-        order, visited = [], set()
-        stack = [(self, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            if id(node) in visited:
-                continue
-            visited.add(id(node))
-            stack.append((node, True))
-            stack.extend((parent, False) for parent in node._parents if id(parent) not in visited)
-        return order
+        """Nodes that ``self`` depends on, each after all of its parents."""
+        return topological_order(self)
 
     def backward(self):
         """Set ``.grad`` of every node this one depends on to d self / d node (self.grad = 1)."""

@@ -8,23 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from nnlib.graph import topological_order
+
 
 # --- computational graphs, decision regions, digits, layer pipelines (notebooks 02 and 03) ---
-def _graph_topological_order(root):
-    """Nodes ``root`` depends on, each after its parents (iterative, any depth)."""
-    order, visited, stack = [], set(), [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-        elif id(node) not in visited:
-            visited.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in reversed(tuple(getattr(node, "_parents", ())))
-                         if id(p) not in visited)
-    return order
-
-
 def plot_computational_graph(root, names=None, ax=None, show_grad=True, fontsize=9,
                              title=None):
     """Draw the computational graph that the scalar node ``root`` was computed from.
@@ -42,7 +29,7 @@ def plot_computational_graph(root, names=None, ax=None, show_grad=True, fontsize
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3.5))
     label = {id(node): name for name, node in (names or {}).items()}
-    order = _graph_topological_order(root)
+    order = topological_order(root)
     parents = {id(n): tuple(getattr(n, "_parents", ())) for n in order}
     depth = {}
     for node in order:
