@@ -100,10 +100,11 @@ class SliderPanel(widgets.VBox):
         text = self.draw_fn(self.figure, **self.values)
         png = io.BytesIO()  # rendered once; display(fig) rendered twice (bbox_inches="tight")
         self.figure.savefig(png, format="png", pil_kwargs={"compress_level": 1})  # fast zlib
-        self.image.value = png.getvalue()  # the same bytes again send nothing
+        data = png.getvalue()
+        self.image.value = data  # the same bytes again send nothing
         self.redraws += 1
         marker = DRAW_MARKER.format(count=self.redraws,
-                                    digest=hashlib.sha256(self.image.value).hexdigest()[:16])
+                                    digest=hashlib.sha256(data).hexdigest()[:16])
         self.readout.value = (f"<pre{READOUT_STYLE}>{html.escape(text)}</pre>" if text else
                               "") + marker
         self.last_draw_seconds = time.perf_counter() - start

@@ -33,11 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import LATENCY_FILE, NOTEBOOK_IDS, ROOT  # tests/conftest.py
 
-ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
 PROBE_JS = Path(__file__).with_name("probe.js")
-LATENCY_FILE = ROOT / "test-artifacts" / "widget-latency.txt"  # printed by tests/conftest.py
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
@@ -62,11 +61,8 @@ _SETTINGS = {
 
 def panel_notebooks() -> list[str]:
     """Ids of the solution notebooks whose code calls ``slider_panel(``, whatever exists now."""
-    ids = []
-    for path in sorted(SOLUTIONS.glob("*/*.ipynb")):
-        if path.stem == path.parent.name and "slider_panel(" in path.read_text(errors="replace"):
-            ids.append(path.stem)
-    return ids
+    return [nb_id for nb_id in NOTEBOOK_IDS
+            if "slider_panel(" in (SOLUTIONS / nb_id / f"{nb_id}.ipynb").read_text()]
 
 
 def panel_calls(nb_path: Path) -> int:
@@ -135,11 +131,10 @@ def _write_settings(settings_dir: Path) -> None:
 
 def _copy_notebooks(dest: Path) -> None:
     """The solution notebooks (and any data next to them), without their jupytext sources."""
-    for nb in sorted(SOLUTIONS.glob("*/*.ipynb")):
-        if nb.stem == nb.parent.name:
-            shutil.copytree(nb.parent, dest / nb.parent.name,
-                            ignore=shutil.ignore_patterns("*.py", ".ipynb_checkpoints",
-                                                          "__pycache__"))
+    for nb_id in NOTEBOOK_IDS:
+        shutil.copytree(SOLUTIONS / nb_id, dest / nb_id,
+                        ignore=shutil.ignore_patterns("*.py", ".ipynb_checkpoints",
+                                                      "__pycache__"))
 
 
 def _processes_using(marker: str) -> list[int]:

@@ -6,8 +6,9 @@ for the kernel, Run > Run All Cells, then in every panel move every control with
 Enter in its list; clicks on checkboxes and buttons) and check what a person sees: the control's
 own readout, the text under the plot, and the plot's pixels (drawn onto a canvas: not blank,
 not half drawn, different after the change). Each update is timed in the browser from the
-input event to the new plot image being in the DOM and loaded (limit LIMIT_MS, goal GOAL_MS:
-see conftest.py; the table goes to test-artifacts/widget-latency.txt). Screenshots of every
+input event until the redraw is complete: its marker in the readout arrived and the new plot
+image is in the DOM and loaded, or the kernel drew the same picture again (limit LIMIT_MS, goal
+GOAL_MS: see conftest.py; the table goes to test-artifacts/widget-latency.txt). Screenshots of every
 panel before any change and after each control go to test-artifacts/screenshots/.
 """
 
