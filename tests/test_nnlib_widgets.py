@@ -4,7 +4,9 @@ tests/browser checks the same panels as a person sees them in JupyterLab."""
 
 from __future__ import annotations
 
+import gc
 import re
+import weakref
 
 import ipywidgets as widgets
 import pytest
@@ -62,3 +64,25 @@ def test_log_slider_starts_on_its_steps(value, expected):
 
 def test_float_slider_starts_on_its_steps():
     assert float_slider("p", 0.33, 0.05, 1.05, 0.05).value == pytest.approx(0.35)
+
+
+
+class Node:
+    pass
+
+
+def test_a_panel_freezes_what_is_alive_so_full_collections_skip_it():
+    gc.unfreeze()
+    ballast = [[i] for i in range(100_000)]     # long-lived objects, as in a course kernel
+    cycle = Node()
+    cycle.me = cycle                            # garbage only the cyclic collector frees
+    gone = weakref.ref(cycle)
+    del cycle
+    make_panel([])
+    try:
+        assert gc.get_freeze_count() >= len(ballast)
+        tracked = {id(o) for o in gc.get_objects()}  # what collections still look at
+        assert id(ballast) not in tracked and id(ballast[0]) not in tracked
+        assert gone() is None, "the garbage was frozen instead of collected first"
+    finally:
+        gc.unfreeze()
