@@ -10,9 +10,10 @@
   the one shown is not sent again;
 - a FloatSlider echoes 0.1 back as 0.09999999999999999 when it first renders: changes smaller
   than 1e-9 are ignored rather than redrawn;
-- every redraw leaves a hidden marker in the readout (``DRAW_MARKER``: the redraw count and a
-  digest of the PNG), so the browser tests know when a redraw arrived, and whether it brought
-  a new picture or the same one again.
+- every redraw leaves a hidden marker in the readout (``DRAW_MARKER``: the redraw count, a
+  digest of the PNG, when the redraw started (ms since the epoch) and how long the kernel took
+  to draw, render and send it), so the browser tests know when a redraw arrived, whether it
+  brought a new picture or the same one again, and where an update's time went.
 
 - a course kernel holds about 200,000 objects (NumPy, matplotlib, scikit-learn, the
   notebook's data), and every redraw leaves a figure's worth of reference cycles behind, so
@@ -45,7 +46,7 @@ TOLERANCE = 1e-9
 # Long readouts wrap between words, not inside a number (JupyterLab's <pre> breaks anywhere).
 READOUT_STYLE = ' style="white-space: pre-wrap; word-break: normal; overflow-wrap: normal"'
 DRAW_MARKER = ('<span class="nncourse-panel-draw" data-draw="{count}" data-png="{digest}" '
-               'hidden></span>')
+               'data-start="{start:.1f}" data-ms="{ms:.1f}" hidden></span>')
 
 
 def _changed(old, new) -> bool:
@@ -113,6 +114,7 @@ class SliderPanel(widgets.VBox):
 
     def redraw(self) -> None:
         """Call ``draw`` with the controls' values and show the new figure and readout."""
+        started_at = time.time()
         start = time.perf_counter()
         self.values = self.current()
         self.figure.clf()
@@ -122,11 +124,12 @@ class SliderPanel(widgets.VBox):
         data = png.getvalue()
         self.image.value = data  # the same bytes again send nothing
         self.redraws += 1
+        self.last_draw_seconds = time.perf_counter() - start
         marker = DRAW_MARKER.format(count=self.redraws,
-                                    digest=hashlib.sha256(data).hexdigest()[:16])
+                                    digest=hashlib.sha256(data).hexdigest()[:16],
+                                    start=1000 * started_at, ms=1000 * self.last_draw_seconds)
         self.readout.value = (f"<pre{READOUT_STYLE}>{html.escape(text)}</pre>" if text else
                               "") + marker
-        self.last_draw_seconds = time.perf_counter() - start
 
 
 def slider_panel(draw: Callable, controls: dict, **kwargs) -> SliderPanel:

@@ -77,10 +77,13 @@ window.nnProbe = (() => {
     return el ? el.textContent.replace(/[\s\u200b]+/g, ' ').trim() : '';
   }
 
-  // The hidden marker nnlib.widgets leaves in a panel's readout at every redraw.
+  // The hidden marker nnlib.widgets leaves in a panel's readout at every redraw: the redraw
+  // count, the PNG's digest, when the kernel started it (ms since the epoch, the same clock as
+  // performance.timeOrigin + performance.now()) and how long the kernel took.
   function drawMarker(ro) {
     const m = ro && ro.querySelector('.nncourse-panel-draw');
-    return m ? { count: Number(m.dataset.draw), digest: m.dataset.png } : null;
+    return m ? { count: Number(m.dataset.draw), digest: m.dataset.png,
+                 start: Number(m.dataset.start), ms: Number(m.dataset.ms) } : null;
   }
 
   function label(el) {
@@ -279,14 +282,23 @@ window.nnProbe = (() => {
 
   // imageMs: input -> the redraw complete (new image loaded, or its marker if the picture is
   // the same); readoutMs: input -> the readout's text changed; redraws: the kernel's redraws.
+  // Where the time went, by the last redraw's marker: toKernelMs, input -> the kernel began
+  // drawing (the browser sends the change, the server passes it on, the kernel takes it);
+  // kernelMs, drawing, rendering and sending the picture; fromKernelMs, the rest (the server
+  // passes the messages on, the browser decodes the image and lays the page out).
   function result() {
     const r = rec;
     const first = r.images.find((e) => e.loaded !== null);
     let doneAt = null;
     if (first && r.drawAt !== null) doneAt = Math.max(first.loaded, r.drawAt);
     else if (samePicture(r)) doneAt = r.drawAt;
+    const startedAt = r.draw ? r.draw.start - performance.timeOrigin : null;
+    const split = doneAt !== null && r.t0 !== null && startedAt !== null;
     return {
       inputSeen: r.t0 !== null,
+      toKernelMs: split ? startedAt - r.t0 : null,
+      kernelMs: r.draw ? r.draw.ms : null,
+      fromKernelMs: split ? doneAt - (startedAt + r.draw.ms) : null,
       imageMs: doneAt !== null && r.t0 !== null ? doneAt - r.t0 : null,
       readoutMs: r.readoutAt !== null && r.t0 !== null ? r.readoutAt - r.t0 : null,
       redraws: r.draw && r.draw0 ? r.draw.count - r.draw0.count : (r.draw ? 1 : 0),

@@ -8,8 +8,10 @@ own readout, the text under the plot, and the plot's pixels (drawn onto a canvas
 not half drawn, different after the change). Each update is timed in the browser from the
 input event until the redraw is complete: its marker in the readout arrived and the new plot
 image is in the DOM and loaded, or the kernel drew the same picture again (limit LIMIT_MS, goal
-GOAL_MS: see conftest.py; the table goes to test-artifacts/widget-latency.txt). Screenshots of every
-panel before any change and after each control go to test-artifacts/screenshots/.
+GOAL_MS: see conftest.py; the table goes to test-artifacts/widget-latency.txt), TIMED_UPDATES
+times per control, and split by the redraw's marker into the way to the kernel, the kernel's own
+draw and the way back to the page. Screenshots of every panel before any change and after each
+control go to test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 PANEL_NOTEBOOKS = panel_notebooks()
 MAX_MOVES = 3           # slider steps tried until the plot and readout visibly change
+TIMED_UPDATES = 5       # updates timed per control (more steps once it visibly changed)
 QUIET_MS = 250          # an update is finished when nothing changed for this long
 CALM_MS = 200           # ... and before each input, the page and kernel rest this long
 UPDATE_TIMEOUT_MS = 15_000
@@ -187,7 +190,8 @@ class PanelDriver:
         self.moves += 1
         self.latency_log.append(Update(self.nb_id, i, title, label, action, result["imageMs"],
                                        result["readoutMs"], result["redraws"],
-                                       result["samePicture"]))
+                                       result["samePicture"], result["toKernelMs"],
+                                       result["kernelMs"], result["fromKernelMs"]))
         return action, before, self.js("i => nnProbe.state(i)", i)
 
     def move(self, i: int, j: int, handle: int, kind: str, title: str, label: str,
@@ -195,7 +199,8 @@ class PanelDriver:
         """Move control j of panel i until its value, the readout under the plot and the plot
         itself changed, timing every update: one click for a checkbox or toggle button, up to
         MAX_MOVES steps to the next option otherwise, and for a slider then a jump to its other
-        end (Home/End: more steps may not show, e.g. on a converged path)."""
+        end (Home/End: more steps may not show, e.g. on a converged path). Then more steps
+        until TIMED_UPDATES updates of this control were timed, every plot checked."""
         first_update = len(self.latency_log)
         start_state = self.js("i => nnProbe.state(i)", i)
         start_image = f"{i}-{j}-{handle}-start"
@@ -229,6 +234,12 @@ class PanelDriver:
                 f"{after['values'][j]!r}) " +
                 ("the text under the plot did not change" if readout_same else
                  "the plot did not change"))
+        while changed and len(self.latency_log) - first_update < TIMED_UPDATES:  # time more
+            done = self.step(i, j, handle, False, title, label, where)
+            if done is None:
+                return
+            attempt += 1
+            self.snap(i, f"{i}-{j}-{handle}-{attempt}", f"{where} after {done[0]} #{attempt}")
         # Over the time limit: measure once more, so that a moment when the machine was busy
         # elsewhere does not fail the test, but a panel that is slow every time does.
         slow = [u for u in self.latency_log[first_update:] if u.image_ms > LIMIT_MS]
