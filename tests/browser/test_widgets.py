@@ -23,7 +23,6 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .conftest import (
-    KERNEL_IDLE,
     LATENCY_FILE,
     LIMIT_MS,
     Update,
@@ -31,6 +30,7 @@ from .conftest import (
     panel_notebooks,
     write_latency_table,
 )
+from .jupyterlab import KERNEL_IDLE
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -48,21 +48,6 @@ MIN_TRACK_PX = 100      # a slider track narrower than this cannot be dragged by
 # one with an axes missing, falls below.
 MIN_INK, MIN_DARK, MIN_QUADRANT_INK, MIN_INK_SPAN = 0.01, 0.003, 0.002, 0.5
 
-RUN_ALL_DONE = """() => {
-  const cells = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell')];
-  const prompts = cells.map((c) => [
-    (c.querySelector('.jp-InputPrompt') || {}).textContent || '',
-    ((c.querySelector('.jp-InputArea-editor') || {}).textContent || '').trim()]);
-  if (!cells.length || prompts.some(([p]) => p.includes('*'))) return null;
-  const errors = [...document.querySelectorAll(
-      '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
-    .map((e) => e.textContent)
-    .filter((t) => /Traceback \\(most recent call last\\)|^\\w*(Error|Exception)\\b/m.test(t))
-    .map((t) => t.slice(-1500));
-  const pending = prompts.filter(([p, src]) => src && !/^\\[\\d+\\]:$/.test(p.trim())).length;
-  if (pending && !errors.length) return null;
-  return {errors, pending, cells: cells.length};
-}"""
 
 
 def test_the_course_has_slider_panels():
@@ -270,9 +255,7 @@ def test_every_panel_responds_to_every_control(nb_id, lab, lab_page, latency_log
         lab_page.open(nb_rel)
         phases["open + kernel idle"] = time.perf_counter() - t
         t = time.perf_counter()
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-        done = page.wait_for_function(RUN_ALL_DONE, timeout=180_000, polling=250).json_value()
+        done = lab_page.run_all()
         phases["run all"] = time.perf_counter() - t
         assert not done["errors"], f"{nb_id}: Run All Cells failed:\n" + \
             "\n\n".join(done["errors"])
