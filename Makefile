@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: lab test lint notebooks bench chromium clean
+.PHONY: lab test lint notebooks bench bench-training bench-widgets chromium clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,16 @@ test: $(VENV)/.installed-test chromium
 notebooks: $(VENV)/.installed-test
 	$(PY) -m autograder.build
 
-bench: $(VENV)/.installed
+bench: bench-training bench-widgets
+
+bench-training: $(VENV)/.installed
 	$(PY) -m pip install --quiet "torch==2.13.0"
 	$(PY) bench/bench_training.py
+
+# Slider latency in JupyterLab + Chromium: the course's panels against interact, Output, ipympl.
+bench-widgets: $(VENV)/.installed-test chromium
+	$(PY) -m pip install --quiet "ipympl>=0.9,<0.11"
+	$(PY) bench/bench_widgets.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts grading

@@ -32,12 +32,10 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from readme_table import write_table  # noqa: E402 - bench/readme_table.py
+
 import nnlib  # noqa: E402
 from nnlib.datasets import load_digits, make_moons  # noqa: E402
-
-README = os.path.join(ROOT, "bench", "README.md")
-TABLE_START = "<!-- bench-table-start -->"
-TABLE_END = "<!-- bench-table-end -->"
 
 
 @dataclasses.dataclass
@@ -205,15 +203,6 @@ def table(cases: dict[str, Case], results: dict, repeats: int, dtype) -> str:
     return "\n".join(lines)
 
 
-def write_readme(text: str) -> None:
-    with open(README, encoding="utf-8") as f:
-        content = f.read()
-    head, rest = content.split(TABLE_START, 1)
-    _, tail = rest.split(TABLE_END, 1)
-    with open(README, "w", encoding="utf-8") as f:
-        f.write(f"{head}{TABLE_START}\n{text}\n{TABLE_END}{tail}")
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--case", action="append", choices=["digits", "large", "slider"],
@@ -261,8 +250,8 @@ def main(argv=None) -> int:
     print(text)
     full_run = not args.quick and not args.case and not args.library
     if full_run and not args.no_readme:
-        write_readme(text)
-        print(f"\nwrote the table into {os.path.relpath(README, ROOT)}")
+        readme = write_table("bench-table", text)
+        print(f"\nwrote the table into {os.path.relpath(readme, ROOT)}")
     return 0
 
 
