@@ -86,3 +86,12 @@ def test_a_panel_freezes_what_is_alive_so_full_collections_skip_it():
         assert gone() is None, "the garbage was frozen instead of collected first"
     finally:
         gc.unfreeze()
+
+
+def test_every_redraw_renders_with_the_same_canvas_and_renderer():
+    """(So matplotlib's cache of text sizes works from one redraw to the next.)"""
+    panel = make_panel([])
+    canvas = panel.figure.canvas
+    renderer = canvas.get_renderer()
+    panel.controls["x"].value = 0.75
+    assert panel.figure.canvas is canvas and canvas.get_renderer() is renderer
