@@ -5,9 +5,9 @@
 
 - it draws on a ``matplotlib.figure.Figure``, never through pyplot (whose post-execute hook
   could show a half-drawn figure), renders it to a PNG once and hands the bytes to an ``Image``
-  widget: one binary message per update, about 70 ms faster in the browser than displaying the
-  image in an ``Output`` widget (``clear_output`` + ``display``, base64). A picture identical to
-  the one shown is not sent again;
+  widget: one binary message per update, faster in the browser than displaying the image in
+  an ``Output`` widget (``clear_output`` + ``display``, base64; bench/bench_widgets.py times
+  both). A picture identical to the one shown is not sent again;
 - the figure keeps one Agg canvas, so every redraw renders with the same renderer and
   matplotlib's cache of text sizes (tick labels, titles) keeps working from one redraw to the
   next: a figure drawn whole each time rendered in 94 ms instead of 122 ms (``savefig`` of a
