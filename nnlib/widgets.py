@@ -10,15 +10,8 @@
   both). A picture identical to the one shown is not sent again;
 - the figure keeps one Agg canvas, so every redraw renders with the same renderer and
   matplotlib's cache of text sizes (tick labels, titles) keeps working from one redraw to the
-  next: a figure drawn whole each time rendered in 94 ms instead of 122 ms (``savefig`` of a
-  bare ``Figure`` makes a new canvas, and renderer, every time);
-- a FloatSlider echoes 0.1 back as 0.09999999999999999 when it first renders: changes smaller
-  than 1e-9 are ignored rather than redrawn;
-- every redraw leaves a hidden marker in the readout (``DRAW_MARKER``: the redraw count, a
-  digest of the PNG, when the redraw started (ms since the epoch) and how long the kernel took
-  to draw, render and send it), so the browser tests know when a redraw arrived, whether it
-  brought a new picture or the same one again, and where an update's time went.
-
+  next: a figure drawn whole each time rendered in about 90 ms instead of 120 ms (``savefig``
+  of a bare ``Figure`` makes a new canvas, and renderer, every time);
 - a course kernel holds about 200,000 objects (NumPy, matplotlib, scikit-learn, the
   notebook's data), and every redraw leaves a figure's worth of reference cycles behind, so
   now and then Python's full garbage collection ran inside a redraw and held it up by
@@ -27,6 +20,12 @@
   (``gc.freeze``): full collections skip those objects from then on (under 5 ms). Objects
   alive then that later become unreachable *cycles* stay in memory until ``gc.unfreeze()``;
   everything else is freed as usual.
+- a FloatSlider echoes 0.1 back as 0.09999999999999999 when it first renders: changes smaller
+  than 1e-9 are ignored rather than redrawn;
+- every redraw leaves a hidden marker in the readout (``DRAW_MARKER``: the redraw count, a
+  digest of the PNG, when the redraw started (ms since the epoch) and how long the kernel took
+  to draw, render and send it), so the browser tests know when a redraw arrived, whether it
+  brought a new picture or the same one again, and where an update's time went.
 
 The panel draws once when it is created, so an executed notebook (autograding, the self-check
 command, nbconvert) shows the initial picture and runs straight through. ``draw`` should finish

@@ -66,7 +66,6 @@ def test_float_slider_starts_on_its_steps():
     assert float_slider("p", 0.33, 0.05, 1.05, 0.05).value == pytest.approx(0.35)
 
 
-
 class Node:
     pass
 
