@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from browser.jupyterlab import (  # noqa: E402 - tests/browser/jupyterlab.py
     CHROMIUM,
     CHROMIUM_ARGS,
+    CONTEXT_ARGS,
     KERNEL_IDLE,
     LabPage,
     offline_context,
@@ -284,8 +285,7 @@ def main(argv=None) -> int:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             context = offline_context(browser, blocked, init_scripts=[PROBE_JS],
-                                      viewport={"width": 1400, "height": 1000},
-                                      service_workers="block")
+                                      **CONTEXT_ARGS)
             lab_page = LabPage(context, lab)
             for r in range(args.rounds):
                 for way in ways[r % len(ways):] + ways[:r % len(ways)]:

@@ -30,6 +30,7 @@ from conftest import LATENCY_FILE, NOTEBOOK_IDS, ROOT  # tests/conftest.py
 from .jupyterlab import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    CONTEXT_ARGS,
     Lab,
     LabError,
     LabPage,
@@ -97,8 +98,7 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
-    return {**browser_context_args, "viewport": {"width": 1400, "height": 1000},
-            "service_workers": "block"}
+    return {**browser_context_args, **CONTEXT_ARGS}
 
 
 @pytest.fixture(scope="session")

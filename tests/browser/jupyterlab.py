@@ -37,6 +37,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  # name or address resolves except localhost and 127.0.0.1
                  "--no-proxy-server",
                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"]
+# What a page is opened with: room for a panel beside JupyterLab's side bar, no service workers.
+CONTEXT_ARGS = {"viewport": {"width": 1400, "height": 1000}, "service_workers": "block"}
 # Anything that is not http(s)/ws(s) to 127.0.0.1 or localhost.
 NOT_LOCAL = re.compile(r"^(?!(https?|wss?)://(127\.0\.0\.1|localhost)(:\d+)?(/|$))")
 

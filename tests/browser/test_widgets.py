@@ -49,7 +49,6 @@ MIN_TRACK_PX = 100      # a slider track narrower than this cannot be dragged by
 MIN_INK, MIN_DARK, MIN_QUADRANT_INK, MIN_INK_SPAN = 0.01, 0.003, 0.002, 0.5
 
 
-
 def test_the_course_has_slider_panels():
     assert PANEL_NOTEBOOKS, "no solution notebook calls slider_panel(: nothing to test"
 
