@@ -32,7 +32,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from readme_table import write_table  # noqa: E402 - bench/readme_table.py
+from readme_table import report  # noqa: E402 - bench/readme_table.py
 
 import nnlib  # noqa: E402
 from nnlib.datasets import load_digits, make_moons  # noqa: E402
@@ -245,13 +245,9 @@ def main(argv=None) -> int:
                   f"runs {', '.join(f'{s:.3f}' for s in result.seconds)}  "
                   f"cpu {statistics.median(result.cpu):8.3f} s  "
                   f"accuracy {result.accuracy:.3f}", flush=True)
-    text = table(cases, results, repeats, dtype)
-    print()
-    print(text)
     full_run = not args.quick and not args.case and not args.library
-    if full_run and not args.no_readme:
-        readme = write_table("bench-table", text)
-        print(f"\nwrote the table into {os.path.relpath(readme, ROOT)}")
+    report("bench-table", table(cases, results, repeats, dtype),
+           write=full_run and not args.no_readme)
     return 0
 
 

@@ -49,7 +49,7 @@ from browser.jupyterlab import (  # noqa: E402 - tests/browser/jupyterlab.py
     start_lab,
     stop_lab,
 )
-from readme_table import write_table  # noqa: E402 - bench/readme_table.py
+from readme_table import report  # noqa: E402 - bench/readme_table.py
 
 PROBE_JS = Path(__file__).with_name("latency_probe.js")
 GOAL_MS = 200
@@ -300,13 +300,9 @@ def main(argv=None) -> int:
             stop_lab(lab)
     if blocked:
         print(f"requests aborted (not to 127.0.0.1): {blocked[:10]}")
-    text = table(results, args.rounds, args.presses)
-    print()
-    print(text)
     full_run = not args.way and args.rounds >= 3 and args.presses >= 16
-    if full_run and not args.no_readme:
-        readme = write_table("widget-bench", text)
-        print(f"\nwrote the table into {readme.relative_to(ROOT)}")
+    report("widget-bench", table(results, args.rounds, args.presses),
+           write=full_run and not args.no_readme)
     return 0
 
 

@@ -15,3 +15,12 @@ def write_table(name: str, text: str) -> Path:
     _, tail = rest.split(end, 1)
     README.write_text(f"{head}{start}\n{text}\n{end}{tail}", encoding="utf-8")
     return README
+
+
+def report(name: str, text: str, write: bool) -> None:
+    """Print a benchmark's table; on a full run (``write``) put it into the README too."""
+    print()
+    print(text)
+    if write:
+        readme = write_table(name, text)
+        print(f"\nwrote the table into bench/{readme.name}")
