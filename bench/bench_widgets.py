@@ -273,11 +273,12 @@ def main(argv=None) -> int:
 
     if not os.access(CHROMIUM, os.X_OK):
         sys.exit(f"{CHROMIUM} is missing: `make chromium` installs Debian's chromium")
-    ways = args.way or [w for w in WAYS if w != "ipympl canvas" or has_ipympl()]
+    ways = args.way or list(WAYS)
     if "ipympl canvas" in ways and not has_ipympl():
-        sys.exit("ipympl is not installed: make bench-widgets installs it")
-    if not has_ipympl():
+        if args.way:
+            sys.exit("ipympl is not installed: make bench-widgets installs it")
         print("ipympl is not installed: its way is left out (make bench-widgets installs it)")
+        ways.remove("ipympl canvas")
     results: dict[str, list[float]] = {way: [] for way in ways}
     blocked: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-widgets-") as tmp, sync_playwright() as p:
