@@ -8,20 +8,31 @@ PY     := $(BIN)/python
 
 .PHONY: lab test lint notebooks bench bench-training bench-widgets chromium clean
 
+# Installs go through uv (from PyPI, into the venv: a 13 s install instead of pip's 2 min);
+# `make lab USE_UV=0` installs with plain pip instead.
+USE_UV ?= 1
+ifeq ($(USE_UV),1)
+INSTALL := $(BIN)/uv pip install --quiet --python $(PY)
+else
+INSTALL := $(PY) -m pip install --quiet
+endif
+
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
+	@if [ "$(USE_UV)" = 1 ]; then $(PY) -m pip install --quiet "uv>=0.5"; \
+	  else $(PY) -m pip install --quiet --upgrade pip; fi
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(PY) -m pip install --quiet -e .
+	$(INSTALL) -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/activate
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(INSTALL) -e ".[test]"
 	touch $@ $(VENV)/.installed
 
+# --allow-root: containers and cloud VMs run as root; the flag changes nothing for other users.
 lab: $(VENV)/.installed
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab --allow-root notebooks/
 
 # Debian's Chromium for the widget tests; never a downloaded browser build.
 chromium:
