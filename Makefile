@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: lab test lint notebooks bench bench-training bench-widgets chromium clean
+.PHONY: lab test lint notebooks bench bench-training bench-widgets chromium sandbox clean
 
 # Installs go through uv (from PyPI, into the venv: a 13 s install instead of pip's 2 min);
 # `make lab USE_UV=0` installs with plain pip instead.
@@ -40,12 +40,18 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+# Debian's bubblewrap (and prlimit): grading runs every student's kernel in this sandbox.
+sandbox:
+	@{ command -v bwrap && command -v prlimit && command -v setpriv; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap util-linux >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq bubblewrap util-linux >/dev/null; fi; }
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check nnlib autograder tests bench solutions
 
 # The browser tests run after the rest, alone, so that their widget latencies are measured on
 # an otherwise idle machine, as a student's would be; both runs always happen.
-test: $(VENV)/.installed-test chromium
+test: $(VENV)/.installed-test chromium sandbox
 	$(BIN)/ruff check nnlib autograder tests bench solutions
 	@status=0; \
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not browser" || status=$$?; \

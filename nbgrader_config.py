@@ -23,9 +23,33 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.abspath(os.path.join(grading, 
 # The jupytext sources stay out of the release: students get only the generated notebooks.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.py"]
 
+# Autograding runs every student's notebook in a bubblewrap sandbox and checks every exercise
+# from outside it (autograder/sandbox/execute.py): nbgrader's Execute is replaced, the rest of
+# its autograde steps are kept as they are.
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
+
+from autograder.sandbox.execute import SandboxedExecute  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
+                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
+                                       CheckCellMetadata]
+
+# The term's secret salt for hidden cases: kept in the grading folder (never in a sandbox), so
+# plain `nbgrader autograde` draws the same hidden cases as `python -m autograder grade`.
+from autograder.grading.salt import term_salt  # noqa: E402
+
+os.environ.setdefault("NNCOURSE_HIDDEN_SEED", term_salt(grading))
+
 # Per-cell time limit when autograding (nbgrader 0.9 reads Execute.timeout; a cell running
 # longer is interrupted and graded as failed).
-c.Execute.timeout = int(os.environ.get("NNCOURSE_CELL_TIMEOUT", "60"))
+c.SandboxedExecute.timeout = c.Execute.timeout = int(os.environ.get("NNCOURSE_CELL_TIMEOUT", "60"))
 
 c.Exchange.root = os.environ.get("NNCOURSE_EXCHANGE", os.path.join(grading, "exchange"))
 
@@ -35,7 +59,4 @@ c.Exchange.root = os.environ.get("NNCOURSE_EXCHANGE", os.path.join(grading, "exc
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 
-from autograder.grading.feedback import RemoveGraderCells  # noqa: E402
-
-c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests,
-                                    RemoveGraderCells]
+c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, ClearHiddenTests]

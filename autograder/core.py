@@ -12,6 +12,7 @@ import copy
 import os
 import signal
 import threading
+import time
 import traceback
 import warnings
 from collections.abc import Callable
@@ -113,12 +114,51 @@ def exercise(name: str, kind: str = "function"):
 
 
 # --- calling a candidate safely ---------------------------------------------------------------
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar("deadline", default=None)
+_REMOTE: contextvars.ContextVar[bool] = contextvars.ContextVar("remote", default=False)
+
+
+@contextmanager
+def remote_candidates():
+    """Checks run here on candidates that run in another process: time limits become
+    deadlines the candidate's proxy waits by, and no alarm interrupts this process."""
+    token = _REMOTE.set(True)
+    try:
+        yield
+    finally:
+        _REMOTE.reset(token)
+
+
+def current_deadline() -> float | None:
+    """When the innermost running ``time_limit`` ends (``time.monotonic()``), or None.
+
+    A candidate that runs in another process (``autograder.sandbox.proxy``) waits until then.
+    """
+    return _DEADLINE.get()
+
+
 @contextmanager
 def time_limit(seconds: float):
-    """Raise ``CandidateTimeout`` in the running code after ``seconds`` (main thread only).
+    """Raise ``CandidateTimeout`` in the running code after ``seconds``.
 
-    Off the main thread no alarm can be set; the code then runs without a limit.
+    In this process that takes an alarm (main thread only; elsewhere code here runs without a
+    limit); a candidate in another process is interrupted at ``current_deadline()``.
     """
+    outer = _DEADLINE.get()
+    deadline = time.monotonic() + seconds
+    token = _DEADLINE.set(deadline if outer is None else min(outer, deadline))
+    try:
+        if _REMOTE.get():
+            yield
+        else:
+            with _alarm(seconds):
+                yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+@contextmanager
+def _alarm(seconds: float):
     if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGALRM"):
         yield
         return
@@ -167,6 +207,10 @@ def same(a, b) -> bool:
 
 def _student_frames(exc: BaseException) -> str:
     """The last line of the candidate's own code in the traceback, e.g. 'line 4: x = a @ b'."""
+    remote = getattr(exc, "remote_where", None)  # raised in the student's kernel
+    if remote is not None:
+        name, lineno, line = remote
+        return f" (in {name}, line {lineno}{': ' + line if line else ''})"
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if not os.path.abspath(f.filename).startswith(_PACKAGE_DIR)]
     if not frames:
@@ -189,7 +233,8 @@ def describe_exception(exc: BaseException) -> tuple[str, str | None]:
         return ("it did not finish in time: an infinite loop, or work that grows "
                 "exponentially (e.g. visiting a shared node once per path)", None)
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    text = f"it raised {type(exc).__name__}{': ' + message if message else ''}{where}"
+    kind = getattr(exc, "type_name", type(exc).__name__)
+    text = f"it raised {kind}{': ' + message if message else ''}{where}"
     hint = None
     if isinstance(exc, ValueError) and ("matmul" in message or "shapes" in message
                                         or "broadcast" in message):

@@ -1,8 +1,11 @@
 """``python -m autograder check``: grade notebooks without nbgrader, for self-learners.
 
-Each notebook is executed top to bottom in a real kernel; then, in the same kernel, every
-exercise is also checked against the full (hidden) grading set. An exercise earns its test
-cell's points when both pass. The result is a table; the exit status is 0 only if all passed.
+Each notebook is executed top to bottom in a real kernel, its test cells aside; then every
+exercise is checked, visible and hidden cases, by the same out-of-process checker that grades
+a class (``autograder.sandbox``): the checks run in this process on proxies of the notebook's
+functions. An exercise earns its test cell's points when it passes. The result is a table; the
+exit status is 0 only if all passed. Here the kernel is not sandboxed: on a self-learner's own
+machine the reference is installed anyway, so this is a convenience, not a boundary.
 """
 
 from __future__ import annotations
@@ -13,10 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from .notebook import error_of, execute, graded_cells
-
-HIDDEN_CHECK = "from autograder import check as _nncourse_check\n" \
-               "_nncourse_check({name!r}, {candidate}, hidden=True)"
+from .notebook import graded_cells
 
 
 @dataclass
@@ -35,43 +35,25 @@ def check_notebook(path: Path, hidden: bool = True, timeout: int = 120) -> list[
 
 
 def run_notebook(path: Path, hidden: bool = True, timeout: int = 120):
-    """``(results, executed notebook)``: the notebook at ``path`` executed and graded.
+    """``(results, executed notebook)``: the notebook at ``path`` executed and graded; its
+    test cells hold the verdicts."""
+    from .sandbox.execute import SandboxedExecute
 
-    The executed notebook holds the hidden-check cells appended after the notebook's own.
-    """
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    cells = graded_cells(nb)
     run = copy.deepcopy(nb)
-    extra = {}
-    if hidden:
-        for cell in cells:
-            for name, candidate in cell.exercises:
-                extra[name] = len(run.cells)
-                run.cells.append(nbformat.v4.new_code_cell(
-                    HIDDEN_CHECK.format(name=name, candidate=candidate)))
-    died = execute(run, path.parent, timeout=timeout)
+    executor = SandboxedExecute(timeout=timeout, hidden=hidden, sandboxed=False)
+    executor.preprocess(run, {"metadata": {"path": str(path.parent)}})
     results = []
-    for cell in cells:
+    for cell in graded_cells(nb):
         names = [name for name, _ in cell.exercises] or [cell.grade_id]
-        executed = run.cells[cell.index]
-        problem = error_of(executed)
-        if problem is None and died and not executed.get("outputs") \
-                and executed.get("execution_count") is None:
-            problem = died
-        if problem is None:
-            for name in names:
-                if name in extra:
-                    problem = error_of(run.cells[extra[name]])
-                    if problem is None and died and run.cells[extra[name]].get(
-                            "execution_count") is None:
-                        problem = died
-                    if problem:
-                        break
-        passed = problem is None
+        verdicts = [executor.verdicts.get(name) for name in names]
+        failed = [v for v in verdicts if v is None or not v.passed]
+        message = (failed[0].message if failed[0] is not None else "not checked") \
+            if failed else ""
+        passed = not failed
         results.append(ExerciseResult(str(path), ", ".join(names), passed,
-                                      cell.points if passed else 0.0, cell.points,
-                                      problem or ""))
+                                      cell.points if passed else 0.0, cell.points, message))
     return results, run
 
 

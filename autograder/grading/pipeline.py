@@ -1,15 +1,13 @@
 """``python -m autograder grade SUBMISSIONS``: a whole class through nbgrader, end to end.
 
-1. Every notebook handed in is brought to a gradable form (``prepare``: test cells restored)
-   and gets two grader cells: a first one that keeps the checker as it is before any student
-   code runs (under a name unique to this run), and a last one that verifies every exercise
-   with it and prints the verdicts.
-2. ``nbgrader autograde`` grades all students of an assignment in one batch process. A
-   student nbgrader drops (a cell killed the kernel or ignored interrupts) is run cell by cell
-   in our sandbox, the offending cells are replaced by stubs, and nbgrader grades them again.
-3. An exercise nbgrader scored but the verification failed (the checker, NumPy or the test
-   was tampered with) is set to 0 in the gradebook, with the reason in the report.
-4. ``nbgrader generate_feedback`` (hidden tests cleared) and ``nbgrader export``; then CSVs per
+1. Every notebook handed in is brought to a gradable form (``prepare``: test cells restored,
+   the original kept under ``originals/``). Two hand-ins for one student are reported.
+2. ``nbgrader autograde`` grades all students of an assignment in one batch process, with
+   ``autograder.sandbox.execute.SandboxedExecute`` in place of nbgrader's execution (see
+   ``nbgrader_config.py``): each notebook runs in a bubblewrap sandbox, every exercise is
+   checked from outside it, and each test cell's output is its verified verdict, which
+   nbgrader scores and writes into the gradebook itself.
+3. ``nbgrader generate_feedback`` (hidden tests cleared) and ``nbgrader export``; then CSVs per
    exercise and a class report (``report``).
 
 Everything is written under the grading folder (``$NNCOURSE_GRADING_DIR``, default
@@ -20,19 +18,18 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
-from . import prepare, report, sandbox
-from .feedback import GRADER_CELL
+from ..notebook import error_of
+from . import prepare, report
+from .salt import term_salt
 from .submissions import Submission, collect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,10 +82,7 @@ class Course:
         self.grading = (self.root / (grading or default)).resolve()
         self.cell_timeout = cell_timeout or int(os.environ.get("NNCOURSE_CELL_TIMEOUT", "60"))
         self.grading.mkdir(parents=True, exist_ok=True)
-        seed_file = self.grading / "hidden_seed"
-        if not seed_file.exists():  # unknown to students; kept so grading again is identical
-            seed_file.write_text(str(secrets.randbits(32)))
-        self.hidden_seed = seed_file.read_text().strip()
+        self.hidden_seed = term_salt(self.grading)  # kept: grading again is identical
 
     def assignments(self) -> list[str]:
         return sorted(p.parent.name for p in (self.root / "solutions").glob("*/*.ipynb")
@@ -115,21 +109,8 @@ class Course:
 
 
 
-def _grader_cell(source: str, role: str) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(source)
-    cell.metadata[GRADER_CELL] = role
-    return cell
-
-
-def _student_cells(nb) -> list[int]:
-    """Code cells nbgrader runs that are not test cells or the grader's own."""
-    tests = {c.index for c in prepare.graded_cells(nb)}
-    return [i for i in prepare.code_cells(nb)
-            if i not in tests and GRADER_CELL not in nb.cells[i].metadata]
-
-
-def _prepare(course: Course, sub: Submission, release, token: str):
-    """Read a handed-in notebook, keep a copy, restore its test cells, add the grader's cells.
+def _prepare(course: Course, sub: Submission, release):
+    """Read a handed-in notebook, keep a copy, restore its test cells.
 
     Returns (notebook or None if unreadable, notes).
     """
@@ -140,11 +121,7 @@ def _prepare(course: Course, sub: Submission, release, token: str):
     original = course.path("originals", sub.student, sub.assignment)
     original.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(sub.path, original)
-    notes = prepare.restore_test_cells(nb, release)
-    exercises = [(name, expr) for name, expr, _ in prepare.exercises_of(release)]
-    nb.cells.insert(0, _grader_cell(sandbox.bootstrap_source(token), "guard"))
-    nb.cells.append(_grader_cell(sandbox.verify_source(token, exercises), "verify"))
-    return nb, notes
+    return nb, prepare.restore_test_cells(nb, release)
 
 
 def _write_submitted(course: Course, sub: Submission, nb) -> None:
@@ -153,42 +130,20 @@ def _write_submitted(course: Course, sub: Submission, nb) -> None:
     nbformat.write(nb, target)
 
 
-def _repair(course: Course, nb, release, workdir: Path, notes: list[str]) -> None:
-    """Replace, one at a time, the cells that kill the kernel or ignore interrupts."""
-    for _attempt in range(5):
-        indices = _student_cells(nb)
-        result = sandbox.run_submission([nb.cells[i].source for i in indices], [],
-                                        cwd=str(workdir), env=course.env(),
-                                        timeout=course.cell_timeout)
-        bad = next((o for o in result.outcomes if o.status in ("hung", "died")), None)
-        if bad is None:
-            return
-        where = prepare.replace_cell(nb, indices[bad.index], release, bad.detail)
-        notes.append(f"{where}: {bad.detail}; replaced by a failing stub so the rest is graded")
-    notes.append("gave up after replacing 5 cells")
-
-
-def _verify_in_sandbox(course: Course, nb, release, workdir: Path):
-    """Verdicts from a separate sandbox run, when nbgrader's run printed none."""
-    indices = _student_cells(nb)
-    exercises = [(name, expr) for name, expr, _ in prepare.exercises_of(release)]
-    result = sandbox.run_submission([nb.cells[i].source for i in indices], exercises,
-                                    cwd=str(workdir), env=course.env(),
-                                    timeout=course.cell_timeout)
-    return (result.verdicts, result.tampered) if not result.error else None
-
-
-def _verdicts_from(autograded: Path, token: str):
-    """Verdicts printed by the grader's last cell in nbgrader's executed notebook, or None."""
+def _graded_outputs(autograded: Path):
+    """(test cell reasons by grade_id, notes on cells not run) of nbgrader's executed notebook."""
     if not autograded.exists():
-        return None
+        return None, []
     nb = nbformat.read(autograded, as_version=4)
-    for cell in nb.cells:
-        if cell.metadata.get(GRADER_CELL) == "verify":
-            text = "".join(o.get("text", "") for o in cell.get("outputs", [])
-                           if o.get("output_type") == "stream")
-            return sandbox.parse_verdicts(text, token)
-    return None
+    reasons, notes = {}, []
+    for i, cell in enumerate(nb.cells):
+        gid = prepare.grade_id(cell)
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error" and output.get("ename") == "NotRun":
+                notes.append(f"{gid or f'cell {i + 1}'}: {output.get('evalue', '')}")
+        if gid:
+            reasons[gid] = error_of(cell) or ""
+    return reasons, notes
 
 
 def grade(submissions: Path, course: Course | None = None, assignments: list[str] | None = None,
@@ -230,78 +185,52 @@ def _grade_assignment(course, assignment, subs, workdir, workers, result, log, s
     for kind in ("submitted", "autograded", "feedback"):  # a fresh start for these students
         for sub in subs:
             shutil.rmtree(course.grading / kind / sub.student / assignment, ignore_errors=True)
-    token = sandbox.new_token()
     prepared, notes = {}, {}
     for sub in subs:
-        nb, notes[sub.student] = _prepare(course, sub, release, token)
+        nb, notes[sub.student] = _prepare(course, sub, release)
         if nb is not None:
             prepared[sub.student] = nb
             _write_submitted(course, sub, nb)
-    say(f"{assignment}: nbgrader autograde ({len(prepared)} notebooks) ...")
+    say(f"{assignment}: nbgrader autograde ({len(prepared)} notebooks, sandboxed) ...")
     course.nbgrader("autograde", assignment, "--create", "--force", log=log)
-    autograded = {sub.student: course.path("autograded", sub.student, assignment) for sub in subs}
-    dropped = [s for s in subs if s.student in prepared and not autograded[s.student].exists()]
-    if dropped:  # nbgrader gave up on these: find and stub the cells that hang or crash
-        say(f"{assignment}: repairing {', '.join(s.student for s in dropped)} ...")
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            list(pool.map(lambda s: _repair(course, prepared[s.student], release, workdir,
-                                            notes[s.student]), dropped))
-        for sub in dropped:
-            _write_submitted(course, sub, prepared[sub.student])
-            course.nbgrader("autograde", assignment, "--student", sub.student, "--create",
-                            "--force", log=log)
-    verdicts = {}
+    reasons = {}
     for sub in subs:
         if sub.student not in prepared:
             continue
-        found = _verdicts_from(autograded[sub.student], token)
-        if found is None:  # the verification cell did not finish in nbgrader's run
-            found = _verify_in_sandbox(course, prepared[sub.student], release, workdir)
+        found, cell_notes = _graded_outputs(course.path("autograded", sub.student, assignment))
+        notes[sub.student] += cell_notes
         if found is None:
-            notes[sub.student].append("could not verify this notebook; see nbgrader.log")
-            continue
-        verdicts[sub.student], tampered = found
-        if tampered:
-            notes[sub.student].append("replaced " + ", ".join(tampered)
-                                      + " (restored before verification)")
-    _record(course, assignment, subs, release, verdicts, notes, result)
+            notes[sub.student].append("nbgrader could not grade this notebook (see nbgrader.log)")
+        reasons[sub.student] = found or {}
+    _record(course, assignment, subs, release, reasons, notes, result)
     course.nbgrader("generate_feedback", assignment, "--force", log=log)
     (course.grading / "exports").mkdir(exist_ok=True)
     course.nbgrader("export", f"--to={course.grading / 'exports' / 'grades.csv'}", log=log)
 
 
-def _record(course, assignment, subs, release, verdicts, notes, result):
-    """Scores from the gradebook, overridden to 0 where verification failed; into ``result``."""
+def _record(course, assignment, subs, release, reasons, notes, result):
+    """Each exercise's score from the gradebook (nbgrader scored the verified verdicts) and the
+    checker's message, into ``result``."""
     from nbgrader.api import Gradebook, MissingEntry
 
     exercises = prepare.exercises_of(release)
     with Gradebook(f"sqlite:///{course.grading / 'gradebook.db'}") as gb:
         for sub in subs:
-            mine = notes[sub.student]
             try:
                 nb = gb.find_submission_notebook(assignment, assignment, sub.student)
                 grades = {g.name: g for g in nb.grades}
             except MissingEntry:
-                grades = None
-                if not any("unreadable" in n for n in mine):
-                    mine.append("nbgrader could not grade this notebook (see nbgrader.log)")
+                grades = {}
+            mine = reasons.get(sub.student, {})
             for name, _expr, cell in exercises:
-                ok, message = verdicts.get(sub.student, {}).get(name, (False, "not verified"))
-                g = grades.get(cell.grade_id) if grades else None
+                g = grades.get(cell.grade_id)
                 score = float(g.score or 0) if g is not None else 0.0
-                if g is not None and float(g.auto_score or 0) > 0 and not ok:
-                    g.manual_score = 0.0  # kept by nbgrader across regrades: decide on auto
-                    mine.append(f"{name}: nbgrader's run passed but the untampered check "
-                                "failed; set to 0")
-                    score = 0.0
-                passed = ok and score > 0
-                if ok and not passed:
-                    message = "failed when nbgrader ran the notebook (see the feedback)"
+                message = mine.get(cell.grade_id, "not graded")
+                passed = score > 0 and not message
                 result.grades.append(ExerciseGrade(sub.student, assignment, name, score,
                                                    cell.points, passed,
-                                                   "" if passed else message))
-            result.notes.append(StudentNotes(sub.student, assignment, mine))
-        gb.db.commit()
+                                                   "" if passed else message or "not graded"))
+            result.notes.append(StudentNotes(sub.student, assignment, notes[sub.student]))
 
 
 def main_grade(args) -> int:

@@ -1,0 +1,226 @@
+"""Jupyter kernels for students' code: started in the sandbox, reached over unix sockets.
+
+``SandboxKernelManager`` (and its asynchronous twin, which nbgrader's execution uses) start a
+python3 kernel through ``bubblewrap.command``: IPC transport in a short private run folder, an
+interrupt sent as a message (the sandbox's PID namespace hides the kernel from signals sent by
+PID), and the folder's files removed when the kernel goes. ``Kernel`` wraps one for the
+verifier and the self-check: execute a cell under a deadline, and ``channel()`` for the proxies.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager, KernelManager
+from traitlets import Bool, Unicode
+from traitlets.config import LoggingConfigurable
+
+from . import bubblewrap
+from .proxy import Channel
+
+COPY_LIMIT = 50 * 2**20
+"""Bytes of the student's own folder copied into the kernel's scratch folder at most."""
+
+SERVE = "from autograder.sandbox.kernel_side import serve as _nncourse_serve\n" \
+        "_nncourse_serve({path!r})\ndel _nncourse_serve"
+
+
+def _copy_files(source: str, target: Path) -> None:
+    """The student's own files (their folder, no deeper than 3 levels), up to COPY_LIMIT."""
+    if not source or not os.path.isdir(source):
+        return
+    total = 0
+    for path in sorted(Path(source).rglob("*")):
+        rel = path.relative_to(source)
+        if len(rel.parts) > 3 or path.is_symlink() or not path.is_file():
+            continue
+        total += path.stat().st_size
+        if total > COPY_LIMIT:
+            return
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target / rel)
+
+
+def _seed_matplotlib(target: Path) -> None:
+    """Matplotlib's font list, so that the kernel does not rebuild it (seconds) on import."""
+    try:
+        import matplotlib
+
+        cache = Path(matplotlib.get_cachedir())
+    except Exception:
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for path in cache.glob("fontlist-*.json"):
+        shutil.copy(path, target / path.name)
+
+
+class _Sandboxed(LoggingConfigurable):
+    """What both kernel managers share: the sandbox around the kernel command."""
+
+    notebook = Unicode("", help="the notebook graded: its exercises' references are withheld")
+    files_from = Unicode("", help="the student's folder, copied into the scratch folder")
+    sandboxed = Bool(True, help="False: a plain kernel (self-learners without bubblewrap)")
+
+    def _setup_sandbox(self):
+        if self.sandboxed:
+            bubblewrap.require()
+        self.rundir = tempfile.mkdtemp(prefix="nnsb-", dir="/tmp")
+        self.scratch = os.path.join(self.rundir, "home")
+        os.mkdir(self.scratch)
+        self.transport = "ipc"
+        self.ip = os.path.join(self.rundir, "k")
+        self.connection_file = os.path.join(self.rundir, "kernel.json")
+        self.uid = bubblewrap.sandbox_uid() if self.sandboxed and bubblewrap.is_root() else None
+        self._kernel_spec = KernelSpec(
+            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            display_name="Python 3 (grading sandbox)", language="python",
+            interrupt_mode="message", env={})
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        inner = super().format_kernel_cmd(extra_arguments)
+        scratch = Path(self.scratch)
+        _copy_files(self.files_from, scratch)
+        _seed_matplotlib(scratch / ".matplotlib")
+        if not self.sandboxed:
+            return inner
+        cache = Path(tempfile.gettempdir()) / f"nncourse-grading-lib-{os.getuid()}"
+        cache.mkdir(mode=0o755, exist_ok=True)
+        packages = bubblewrap.package_copies(self.notebook, cache)
+        if self.uid is not None:
+            for root, dirs, files in os.walk(self.rundir):
+                for name in [*dirs, *files]:
+                    os.chown(os.path.join(root, name), self.uid, self.uid)
+            os.chown(self.rundir, self.uid, self.uid)
+            os.chmod(self.connection_file, 0o644)
+        return bubblewrap.command(inner, rundir=self.rundir, scratch=self.scratch,
+                                  packages=packages, uid=self.uid)
+
+    def _remove_rundir(self):
+        shutil.rmtree(getattr(self, "rundir", ""), ignore_errors=True)
+
+
+class SandboxKernelManager(_Sandboxed, KernelManager):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._setup_sandbox()
+
+    def cleanup_resources(self, restart: bool = False) -> None:
+        super().cleanup_resources(restart)
+        if not restart:
+            self._remove_rundir()
+
+
+class AsyncSandboxKernelManager(_Sandboxed, AsyncKernelManager):
+    """The kernel manager nbgrader's execution uses (``SandboxedExecute``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._setup_sandbox()
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart)
+        if not restart:
+            self._remove_rundir()
+
+
+def listen(rundir: str) -> tuple[socket.socket, str]:
+    """A unix socket for one channel in ``rundir``, that the sandbox user may connect to."""
+    path = os.path.join(rundir, f"rpc-{time.monotonic_ns() % 10**9}")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    os.chmod(path, 0o666)
+    server.listen(1)
+    return server, path
+
+
+def accept(server: socket.socket, alive, timeout: float = 30.0) -> socket.socket:
+    """The kernel's connection, or ConnectionError if it does not come."""
+    deadline = time.monotonic() + timeout
+    server.settimeout(0.5)
+    try:
+        while time.monotonic() < deadline:
+            try:
+                conn, _ = server.accept()
+                conn.settimeout(None)
+                return conn
+            except TimeoutError:
+                if not alive():
+                    break
+        raise ConnectionError("the kernel did not open the grader's channel")
+    finally:
+        server.close()
+
+
+class Kernel:
+    """One kernel for one student's notebook: execute cells, then open channels to check."""
+
+    def __init__(self, notebook: str, files_from: str, sandboxed: bool = True):
+        self.km = SandboxKernelManager(kernel_name="python3", notebook=notebook,
+                                       files_from=str(files_from), sandboxed=sandboxed)
+        self.km.start_kernel(cwd=str(files_from) if files_from else None)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        try:
+            self.kc.wait_for_ready(timeout=60)
+        except RuntimeError:
+            self.shutdown()
+            raise
+
+    def alive(self) -> bool:
+        return self.km.is_alive()
+
+    def execute(self, code: str, timeout: float, grace: float = 5.0,
+                output_limit: int = 2**20) -> tuple[str, str]:
+        """Run ``code``; (status, detail) with status ok, error, interrupted, hung or died."""
+        msg_id = self.kc.execute(code, store_history=False, allow_stdin=False)
+        deadline = time.monotonic() + timeout
+        interrupted_at = None
+        error, seen = "", 0
+        while True:
+            try:
+                msg = self.kc.get_iopub_msg(timeout=0.2)
+            except queue.Empty:
+                msg = None
+            if msg and msg.get("parent_header", {}).get("msg_id") == msg_id:
+                kind, content = msg["msg_type"], msg["content"]
+                if kind == "stream":
+                    seen += len(content.get("text", ""))  # read and dropped past the limit
+                elif kind == "error":
+                    error = f"{content.get('ename')}: {content.get('evalue')}"[:output_limit]
+                elif kind == "status" and content.get("execution_state") == "idle":
+                    if interrupted_at is not None:
+                        return "interrupted", error
+                    return ("error", error) if error else ("ok", "")
+            if msg is None and not self.km.is_alive():
+                return "died", "the kernel died (os._exit, a crash, or out of memory)"
+            now = time.monotonic()
+            if interrupted_at is None and now > deadline:
+                self.km.interrupt_kernel()
+                interrupted_at = now
+            elif interrupted_at is not None and now > interrupted_at + grace:
+                return "hung", f"still running {timeout:g} s after its limit, ignoring interrupts"
+
+    def channel(self) -> Channel:
+        server, path = listen(self.km.rundir)
+        self.kc.execute(SERVE.format(path=path), store_history=False, allow_stdin=False)
+        conn = accept(server, self.alive)
+        return Channel(conn, interrupt=self.km.interrupt_kernel, alive=self.alive)
+
+    def shutdown(self) -> None:
+        try:
+            self.kc.stop_channels()
+        except Exception:
+            pass
+        try:
+            self.km.shutdown_kernel(now=True)
+        except Exception:
+            pass
+        self.km.cleanup_resources()
