@@ -5,7 +5,8 @@ the trusted grader decodes it (and the other way round for inputs). What crosses
 frames of ``8-byte length + UTF-8 JSON``, holding only:
 
 - ``None``, ``bool``, ``int``, ``float`` (NaN and infinities too), ``str``, ``list``;
-- ``{"t": "tuple", "v": [...]}`` and ``{"t": "dict", "v": [[key, value], ...]}``;
+- ``{"t": "tuple", "v": [...]}``, ``{"t": "set", "v": [...]}`` (and ``"frozenset"``) and
+  ``{"t": "dict", "v": [[key, value], ...]}``;
 - ``{"t": "nd", "dtype": "<f8", "shape": [...], "b64": ...}``: a NumPy array of a numeric dtype
   (bool, int, uint, float, complex), always decoded as a new base-class ``ndarray``;
   ``{"t": "np", ...}`` the same for a NumPy scalar;
@@ -40,7 +41,9 @@ class WireError(ValueError):
 
 # --- values --------------------------------------------------------------------------------
 def encode_array(a: np.ndarray) -> dict:
-    a = np.ascontiguousarray(a)
+    a = np.asarray(a)
+    if not a.flags.c_contiguous:  # (np.ascontiguousarray would make 0-d arrays 1-d)
+        a = a.copy(order="C")
     return {"t": "nd", "dtype": a.dtype.str, "shape": list(a.shape),
             "b64": base64.b64encode(a.tobytes()).decode("ascii")}
 
@@ -84,6 +87,8 @@ def encode(value, extra=None):
         return {"t": "tuple", "v": [encode(v, extra) for v in value]}
     if isinstance(value, list):
         return [encode(v, extra) for v in value]
+    if isinstance(value, (set, frozenset)):
+        return {"t": type(value).__name__, "v": [encode(v, extra) for v in value]}
     if isinstance(value, dict):
         return {"t": "dict", "v": [[encode(k, extra), encode(v, extra)] for k, v in value.items()]}
     return {"t": "opaque", "type": type(value).__name__}
@@ -107,6 +112,12 @@ def decode(obj, extra=None, depth: int = 0):
         return decode_array(obj)[()]
     if tag == "tuple":
         return tuple(decode(v, extra, depth + 1) for v in _items(obj))
+    if tag in ("set", "frozenset"):
+        try:
+            return (set if tag == "set" else frozenset)(
+                decode(v, extra, depth + 1) for v in _items(obj))
+        except TypeError:
+            raise WireError("an unhashable item in a set") from None
     if tag == "dict":
         out = {}
         for pair in _items(obj):
