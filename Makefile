@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: lab test lint notebooks bench bench-training bench-widgets chromium sandbox clean
+.PHONY: lab test lint notebooks bench bench-training bench-widgets bench-grading chromium sandbox clean
 
 # Installs go through uv (from PyPI, into the venv: a 13 s install instead of pip's 2 min);
 # `make lab USE_UV=0` installs with plain pip instead.
@@ -62,7 +62,7 @@ test: $(VENV)/.installed-test chromium sandbox
 notebooks: $(VENV)/.installed-test
 	$(PY) -m autograder.build
 
-bench: bench-training bench-widgets
+bench: bench-training bench-widgets bench-grading
 
 bench-training: $(VENV)/.installed
 	$(PY) -m pip install --quiet "torch==2.13.0"
@@ -72,6 +72,10 @@ bench-training: $(VENV)/.installed
 bench-widgets: $(VENV)/.installed-test chromium
 	$(PY) -m pip install --quiet "ipympl>=0.9,<0.11"
 	$(PY) bench/bench_widgets.py
+
+# Grading speed: sandboxed grading against plain nbgrader and the previous pipeline.
+bench-grading: $(VENV)/.installed-test sandbox
+	$(PY) bench/bench_grading.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts grading

@@ -53,8 +53,13 @@ def cmd_check(args) -> int:
 
 def cmd_grade(args) -> int:
     from .grading.pipeline import main_grade
+    from .sandbox.bubblewrap import SandboxUnavailable
 
-    return main_grade(args)
+    try:
+        return main_grade(args)
+    except SandboxUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def main(argv=None) -> int:

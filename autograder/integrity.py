@@ -8,7 +8,9 @@ functions and the builtins the checker relies on.
 restores them before it compares, and fails the exercise saying what was changed.
 
 ``GUARD`` is created when ``autograder`` is imported (a notebook's first cell, before any
-student code). The grading pipeline makes a guard of its own before the student's code runs.
+student code). This serves the checks a student runs in their own kernel, so that a patched
+``np.allclose`` gets a clear message there; it is no defence, and grading does not rely on
+it: graded notebooks are checked from outside the student's process (``autograder.sandbox``).
 """
 
 from __future__ import annotations

@@ -96,10 +96,10 @@ EXPECTED = {  # student -> exercises that earn their points
 }
 
 
-def grade(submissions: Path, grading: Path, **kw):
+def grade(submissions: Path, grading: Path, timeout: int = 10, **kw):
     return subprocess.Popen(
         [sys.executable, "-m", "autograder", "grade", str(submissions),
-         "--grading-dir", str(grading), "--cell-timeout", "10", "--assignment", A],
+         "--grading-dir", str(grading), "--cell-timeout", str(timeout), "--assignment", A],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True, **kw)
 

