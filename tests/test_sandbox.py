@@ -193,6 +193,9 @@ WRONG = {  # exercise: source of a wrong answer, defined both here and in the ke
                        "    return x * mask, mask\n",
     "sgd_momentum": "def sgd_momentum(w, dw, config=None):\n    config = config or {}\n"
                     "    return w - 1e-2 * dw, config\n",
+    "affine_backward": "def affine_forward(x, W, b):\n    return x @ W + b, (W, x, b)\n"
+                       "def affine_backward(dout, cache):\n    x, W, b = cache\n"
+                       "    return dout @ W.T, x.T @ dout, dout.sum(0)\n",  # its own cache
     "Value": "class Value:\n    def __init__(self, data):\n"
              "        self.data, self.grad = data, 0.0\n"
              "    def __add__(self, o):\n        o = o if isinstance(o, Value) else Value(o)\n"

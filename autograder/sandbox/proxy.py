@@ -352,12 +352,29 @@ def _mirror_one(mine, theirs) -> None:
 
 
 # --- candidates ----------------------------------------------------------------------------
+class _RemoteNamespace(dict):
+    """The notebook's namespace as a check sees it through ``candidate.__globals__``: ``get``
+    gives a proxy for a callable the notebook defines under that name (e.g. the student's own
+    forward pass, for a backward check), else the default."""
+
+    def __init__(self, channel: Channel):
+        super().__init__()
+        self.channel = channel
+
+    def get(self, name, default=None):
+        if not isinstance(name, str) or not name.isidentifier():
+            return default
+        defined = RemoteFunction(self.channel, "lambda name: callable(globals().get(name))")
+        return RemoteFunction(self.channel, name) if defined(name) is True else default
+
+
 class RemoteFunction:
     """The student's function ``expr`` in the kernel, called with plain data."""
 
     def __init__(self, channel: Channel, expr: str):
         self.channel, self.expr = channel, expr
         self.__name__ = self.__qualname__ = expr
+        self.__globals__ = _RemoteNamespace(channel)
 
     def __repr__(self):
         return f"<your function {self.expr}>"
