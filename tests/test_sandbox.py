@@ -14,6 +14,7 @@ import ast
 import inspect
 import io
 import json
+import linecache
 import socket
 import struct
 import textwrap
@@ -206,7 +207,9 @@ WRONG = {  # exercise: source of a wrong answer, defined both here and in the ke
 
 def _local_message(name: str, source: str) -> str:
     namespace = {"np": np}
-    exec(source, namespace)
+    filename = f"<answer {name}>"  # its lines in tracebacks, as a notebook cell has them
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
     try:
         with redirect_stdout(io.StringIO()):  # as verify does: visible, then hidden
             core.check(name, namespace[name])
