@@ -185,6 +185,13 @@ def test_exports_and_report(graded):
     assert "alice" in output
 
 
+def test_output_is_kept_up_to_a_megabyte_per_cell_with_a_note(graded):
+    _, grading, _, _ = graded
+    mallory = (grading / "autograded" / "mallory" / A / f"{A}.ipynb").read_text()
+    assert "output cut here by the grader" in mallory
+    assert len(mallory) < 2 * 2**20  # 3 MB were printed
+
+
 def test_feedback_shows_messages_but_no_hidden_tests(graded):
     _, grading, _, _ = graded
     pages = list((grading / "feedback").rglob("*.html"))

@@ -95,14 +95,25 @@ class Course:
     def env(self) -> dict:
         return dict(os.environ, NNCOURSE_GRADING_DIR=str(self.grading),
                     NNCOURSE_HIDDEN_SEED=self.hidden_seed,
-                    NNCOURSE_CELL_TIMEOUT=str(self.cell_timeout))
+                    NNCOURSE_CELL_TIMEOUT=str(self.cell_timeout),
+                    OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")  # workers share the cores
 
     def nbgrader(self, *args: str, log=None) -> subprocess.CompletedProcess:
-        out = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=self.root,
-                             env=self.env(), capture_output=True, text=True)
-        if log is not None:
-            log.write(f"$ nbgrader {' '.join(args)}\n{out.stdout}{out.stderr}\n")
-        return out
+        return self.nbgrader_all([list(args)], log)[0]
+
+    def nbgrader_all(self, commands: list[list[str]], log=None) -> list:
+        """Run nbgrader commands at once (one process each); their results, in order."""
+        procs = [subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=self.root,
+                                  env=self.env(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True) for args in commands]
+        results = []
+        for args, proc in zip(commands, procs):
+            stdout, stderr = proc.communicate()
+            results.append(subprocess.CompletedProcess(proc.args, proc.returncode, stdout,
+                                                       stderr))
+            if log is not None:
+                log.write(f"$ nbgrader {' '.join(args)}\n{stdout}{stderr}\n")
+        return results
 
     def path(self, kind: str, student: str, assignment: str) -> Path:
         return self.grading / kind / student / assignment / f"{assignment}.ipynb"
@@ -193,8 +204,12 @@ def _grade_assignment(course, assignment, subs, workdir, workers, result, log, s
         if nb is not None:
             prepared[sub.student] = nb
             _write_submitted(course, sub, nb)
-    say(f"{assignment}: nbgrader autograde ({len(prepared)} notebooks, sandboxed) ...")
-    course.nbgrader("autograde", assignment, "--create", "--force", log=log)
+    say(f"{assignment}: nbgrader autograde ({len(prepared)} notebooks, sandboxed, "
+        f"{min(workers, len(prepared)) or 1} at a time) ...")
+    present = sorted(p.parent.name for p in (course.grading / "submitted").glob(
+        f"*/{assignment}"))
+    course.nbgrader_all(autograde_commands(assignment, sorted(prepared), present, workers),
+                        log=log)
     reasons = {}
     for sub in subs:
         if sub.student not in prepared:
@@ -208,6 +223,21 @@ def _grade_assignment(course, assignment, subs, workdir, workers, result, log, s
     course.nbgrader("generate_feedback", assignment, "--force", log=log)
     (course.grading / "exports").mkdir(exist_ok=True)
     course.nbgrader("export", f"--to={course.grading / 'exports' / 'grades.csv'}", log=log)
+
+
+def autograde_commands(assignment: str, students: list[str], present: list[str],
+                       workers: int) -> list[list[str]]:
+    """``nbgrader autograde`` of ``students`` split over ``workers`` processes, each grading
+    every ``workers``-th of them, every other student with a submitted folder (``present``)
+    excluded: every core busy, one start-up per worker, nobody else regraded."""
+    groups = [students[i::workers] for i in range(max(1, min(workers, len(students))))]
+    commands = []
+    for group in groups:
+        others = [s for s in present if s not in group]
+        commands.append(["autograde", assignment, "--create", "--force"]
+                        + ([f"--CourseDirectory.student_id_exclude={','.join(others)}"]
+                           if others else []))
+    return commands
 
 
 def _record(course, assignment, subs, release, reasons, notes, result):
