@@ -1,8 +1,11 @@
 """A pretrained digit network for the transfer-learning notebook (06), and its target task.
 
 The model is the project's own: ``python -m nnlib.pretrain`` trains it from a fixed seed and
-writes ``nnlib/pretrained/digits_mlp.npz`` bit for bit; ``SHA256`` below records that file, and
-``load_pretrained`` refuses a file that does not match.
+writes ``nnlib/pretrained/digits_mlp.npz``; ``SHA256`` below records the shipped file, and
+``load_pretrained`` refuses a file that does not match. Retraining reproduces the shipped weights
+up to rounding: bit for bit on the machine that made the file; on another CPU (another SIMD
+path or BLAS kernel) every array within about 1e-15 relative. ``same_model`` is that comparison,
+to ``REPRODUCE_RTOL``.
 
 Source task (what the model was pretrained on): all ten digits of the *source half* of
 scikit-learn's digits (898 images, a fixed random half), under heavy augmentation: every
@@ -38,6 +41,7 @@ as dog breeds are among ImageNet's).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import io
@@ -56,6 +60,11 @@ PRETRAINED_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretr
 PRETRAINED_FILE = os.path.join(PRETRAINED_DIR, "digits_mlp.npz")
 SHA256 = "add3ee2cd33d749530326ca6cd7ffb4a8daf2fb8441a5c6d89b6e2d185d6d126"
 """SHA-256 of ``PRETRAINED_FILE``, as written by ``python -m nnlib.pretrain``."""
+REPRODUCE_RTOL = 1e-9
+"""How close retraining must come to the shipped weights: every array within this relative
+difference (``same_model``). Rounding alone moves them by about 1e-15 (measured: 6e-16 to
+1.4e-15 on another machine of the same kind), a million times less; a change to what nnlib
+computes moves them by far more."""
 
 LAYER_SIZES = (64, 128, 64, 10)
 SOURCE_CLASSES = tuple(range(10))
@@ -140,6 +149,84 @@ def load_pretrained(path: str | None = None, *, verify: bool = True) -> tuple[di
         "sha256": SHA256,
     }
     return params, info
+
+
+def relative_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """``max |a - b| / max |b|`` over the elements of two arrays of the same shape.
+
+    0 when they are equal (also when both are all zeros), inf when ``b`` is all zeros and ``a``
+    is not, NaN when either holds a NaN.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    worst = float(np.max(np.abs(a - b))) if a.size else 0.0
+    if worst == 0.0:
+        return 0.0
+    scale = float(np.max(np.abs(b)))
+    return worst / scale if scale > 0 else float("inf")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelDifference:
+    """What ``same_model(a, b)`` found.
+
+    relative: for every key of ``b`` that ``a`` has with the same shape, the worst relative
+    difference ``relative_difference(a[key], b[key])``; problems: keys only one model has,
+    shapes or dtypes that differ; accuracy: ``(accuracy of a, accuracy of b)`` on the data
+    given, or None.
+    """
+
+    relative: dict
+    problems: tuple
+    rtol: float
+    shapes: dict
+    accuracy: tuple | None = None
+
+    @property
+    def same(self) -> bool:
+        """No problems, every array within ``rtol``, and (if measured) the same accuracy."""
+        return (not self.problems
+                and all(d <= self.rtol for d in self.relative.values())
+                and (self.accuracy is None or self.accuracy[0] == self.accuracy[1]))
+
+    def __str__(self) -> str:
+        lines = [f"{key} {self.shapes[key]}: worst relative difference {d:.2g}"
+                 + ("" if d <= self.rtol else f"  > {self.rtol:g}")
+                 for key, d in self.relative.items()]
+        lines += list(self.problems)
+        if self.accuracy is not None:
+            mine, other = self.accuracy
+            lines.append(f"accuracy {mine:.4f}, the reference model's {other:.4f}")
+        verdict = "the same model" if self.same else "DIFFERENT models"
+        return "\n".join(lines + [f"{verdict} (every array within {self.rtol:g} relative)"])
+
+
+def same_model(a: dict, b: dict, rtol: float = REPRODUCE_RTOL, data=None) -> ModelDifference:
+    """Compare the parameter dict ``a`` with the reference ``b``, array by array.
+
+    Two models are the same when they have the same keys, shapes and dtypes and every array of
+    ``a`` lies within ``rtol`` of ``b``'s, relative to ``b``'s largest entry (``max |a - b| /
+    max |b|``, so an array of tiny entries is judged by its own scale). With ``data = (X, y)``
+    both models also classify ``X`` and must get exactly the same accuracy. Returns a
+    ``ModelDifference``: ``.same``, and the worst relative difference of every array.
+    """
+    relative, shapes, problems = {}, {}, []
+    for key, ref in b.items():
+        ref = np.asarray(ref)
+        if key not in a:
+            problems.append(f"{key}: missing")
+            continue
+        got = np.asarray(a[key])
+        if got.shape != ref.shape or got.dtype != ref.dtype:
+            problems.append(f"{key}: {got.dtype} {got.shape}, expected {ref.dtype} {ref.shape}")
+            continue
+        relative[key] = relative_difference(got, ref)
+        shapes[key] = ref.shape
+    problems += [f"{key}: not in the other model" for key in a if key not in b]
+    accuracy = None
+    if data is not None and not problems:
+        X, y = data
+        accuracy = (MLP(dict(a)).accuracy(X, y), MLP(dict(b)).accuracy(X, y))
+    return ModelDifference(relative, tuple(problems), rtol, shapes, accuracy)
 
 
 # --- the data ---------------------------------------------------------------------------------
