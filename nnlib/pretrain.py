@@ -1,10 +1,10 @@
 """Rebuild the pretrained model: ``python -m nnlib.pretrain``.
 
-Trains the MLP described in ``nnlib.pretrained`` (64-128-64-10, ReLU, Adam 1e-3, batches of
-64, 150 epochs on the source half of the digits with one-pixel shift augmentation) from a fixed
-seed and writes it with ``nnlib.pretrained.save_params``, whose bytes depend only on the
-weights. BLAS runs on one thread (``threadpoolctl``) so that the result does not depend on how
-many cores a machine has. On the machine that made the shipped file the result is bit for bit
+Trains the MLP described in ``nnlib.pretrained`` (64-128-64-5, ReLU, Adam 1e-3, batches of
+64, 150 epochs on the digits 0-4 with one-pixel shift augmentation) from a fixed seed and
+writes it with ``nnlib.pretrained.save_params``, whose bytes depend only on the weights. BLAS
+runs on one thread (``threadpoolctl``) so that the result does not depend on how many cores a
+machine has. On the machine that made the shipped file the result is bit for bit
 that file; on another CPU (another SIMD path or OpenBLAS kernel) its weights differ by rounding,
 about 1e-15 relative, so ``--check`` compares weights to ``REPRODUCE_RTOL``, not bytes.
 
@@ -49,7 +49,8 @@ def _one_blas_thread():
 
 
 def pretrain(seed: int = SEED, epochs: int = EPOCHS) -> dict:
-    """Train the source-task model; returns its params ``W1 b1 W2 b2 W3 b3`` (float64)."""
+    """Train the source-task model (digits 0-4); returns its params ``W1 b1 W2 b2 W3 b3``
+    (float64, the head ``W3 (64, 5)``)."""
     X, y = pretrained.source_data()
     rng = np.random.default_rng(seed)
     with _one_blas_thread():

@@ -36,7 +36,7 @@ import numpy as np
 import nnlib
 from autograder import check
 from nnlib import plots
-from nnlib.pretrained import TARGET_CLASSES, load_pretrained, train_from_scratch, transfer_task
+from nnlib.pretrained import TARGET_CLASSES, learn_target, load_pretrained, transfer_task
 from nnlib.widgets import slider_panel
 
 np.set_printoptions(precision=3, suppress=True)
@@ -51,7 +51,7 @@ np.set_printoptions(precision=3, suppress=True)
 
 # %%
 rng = np.random.default_rng(0)
-X_few, y_few, X_test, y_test = transfer_task(rng, per_class=20)
+X_few, y_few, X_val, y_val, X_test, y_test = transfer_task(rng, per_class=20)
 print("training:", X_few.shape, y_few.shape, "  test:", X_test.shape, y_test.shape)
 
 fig, axes = plt.subplots(2, 10, figsize=(10, 2.4))
@@ -69,19 +69,17 @@ plt.show()
 # with 17,000 weights and 100 examples, it memorises rather than generalises.
 
 # %%
-scratch_model = train_from_scratch(X_few, y_few, np.random.default_rng(1))
+fresh_params = nnlib.init_mlp([64, 128, 64, 5], np.random.default_rng(1))
+scratch_model, _ = learn_target(fresh_params, list(fresh_params), X_few, y_few,
+                                np.random.default_rng(1))
 print(f"from scratch: training accuracy {scratch_model.accuracy(X_few, y_few):.2f}, "
       f"test accuracy {scratch_model.accuracy(X_test, y_test):.2f}")
 
 # %% [markdown]
 # ## 2. A pretrained model
 #
-# `nnlib` ships a network that was trained earlier on a different set of images: all ten digits
-# 0..9 from the *other* half of the digit collection (images our task never uses), with random
-# shifts of one pixel so that it learned not to care exactly where a stroke sits. Here the source
-# task includes our five digits, which makes transfer easy; in practice the classes often differ
-# (a network pretrained on photos of animals, reused for skin lesions), and transfer still helps
-# because the early layers learn general features.
+# `nnlib` ships a network that was trained earlier on a different task: the digits 0..4, with
+# random shifts of one pixel so that it learned not to care exactly where a stroke sits.
 #
 # The model is a parameter dict `W1 b1 W2 b2 W3 b3`, for a network with ReLU after every layer
 # but the last:
@@ -90,7 +88,7 @@ print(f"from scratch: training accuracy {scratch_model.accuracy(X_few, y_few):.2
 # x \in \mathbb{R}^{64}
 # \;\xrightarrow{\;W_1, b_1,\ \mathrm{ReLU}\;}\; h_1 \in \mathbb{R}^{128}
 # \;\xrightarrow{\;W_2, b_2,\ \mathrm{ReLU}\;}\; h_2 \in \mathbb{R}^{64}
-# \;\xrightarrow{\;W_3, b_3\;}\; s \in \mathbb{R}^{10} \ \text{(scores for the digits 0..9)}.
+# \;\xrightarrow{\;W_3, b_3\;}\; s \in \mathbb{R}^{5} \ \text{(scores for the digits 0..4)}.
 # $$
 #
 # The last layer, $W_3, b_3$, is the **head**: it maps features to scores for the *source*
@@ -228,7 +226,7 @@ check("extract_features", extract_features, hidden=True)
 # %% [markdown]
 # ## 4. A new head
 #
-# The pretrained head outputs 10 scores, one per source digit; our task has 5 classes. So we cut
+# The pretrained head outputs 5 scores, one per source digit 0..4; our task has 5 other classes. So we cut
 # the head off and put a new, untrained one in its place: a layer from the $H = 64$ features to
 # our $C = 5$ classes. Its weights start random, with Glorot's uniform initialisation from
 # notebook 03, and its biases at zero:
@@ -245,7 +243,7 @@ check("extract_features", extract_features, hidden=True)
 # ### Worked example
 #
 # For our model: `W1 (64, 128)`, `b1 (128,)`, `W2 (128, 64)`, `b2 (64,)` are copied;
-# `W3 (64, 10)` and `b3 (10,)` are replaced by `W3 (64, 5)` with entries in
+# `W3 (64, 5)` and `b3 (5,)` are replaced by `W3 (64, 5)` with entries in
 # $\pm\sqrt{6 / 69} = \pm 0.295$ and `b3 = [0, 0, 0, 0, 0]`.
 
 # %% [markdown]
@@ -479,7 +477,7 @@ CHOICES = {
 STEPS = 200
 explore_accuracy = {name: [] for name in CHOICES}
 for n in PER_CLASS:
-    X_n, y_n, _, _ = transfer_task(np.random.default_rng(100 + n), per_class=n)
+    X_n, y_n, *_ = transfer_task(np.random.default_rng(100 + n), per_class=n)
     epochs = int(np.ceil(STEPS / np.ceil(len(y_n) / 20)))
     for name, keys in CHOICES.items():
         if keys is None:
