@@ -339,9 +339,10 @@ def starting_point(strategy: str, params: dict, num_classes: int, rng: np.random
 
 def learn_target(params: dict, trainable, X: np.ndarray, y: np.ndarray,
                  rng: np.random.Generator, *, epochs: int | None = None, X_val=None, y_val=None,
+                 learning_rate: float = LEARNING_RATE,
                  step=fine_tune_step) -> tuple[MLP, History]:
     """SGD on the keys in ``trainable`` of ``MLP(params)`` with ``step`` (``fine_tune_step``'s
-    contract), batches of ``BATCH_SIZE`` at ``LEARNING_RATE`` drawn by ``rng``.
+    contract), batches of ``BATCH_SIZE`` drawn by ``rng``, at ``learning_rate``.
 
     X (N, D), y (N,) labels; epochs: default ``epochs_for(N)``. With ``X_val, y_val`` the history
     holds the validation loss and accuracy after every epoch. ``params`` is not modified.
@@ -350,7 +351,7 @@ def learn_target(params: dict, trainable, X: np.ndarray, y: np.ndarray,
     model = MLP(params)
     history = train(model, X, y, X_val, y_val, rng=rng, epochs=epochs or epochs_for(len(y)),
                     batch_size=BATCH_SIZE, trainable=list(trainable), step=step,
-                    optim_config={"learning_rate": LEARNING_RATE}, track_train_acc=False)
+                    optim_config={"learning_rate": learning_rate}, track_train_acc=False)
     return model, history
 
 
