@@ -4,9 +4,9 @@ Trains the MLP described in ``nnlib.pretrained`` (64-128-64-5, ReLU, Adam 1e-3, 
 64, 150 epochs on the digits 0-4 with one-pixel shift augmentation) from a fixed seed and
 writes it with ``nnlib.pretrained.save_params``, whose bytes depend only on the weights. BLAS
 runs on one thread (``threadpoolctl``) so that the result does not depend on how many cores a
-machine has. On the machine that made the shipped file the result is bit for bit
-that file; on another CPU (another SIMD path or OpenBLAS kernel) its weights differ by rounding,
-about 1e-15 relative, so ``--check`` compares weights to ``REPRODUCE_RTOL``, not bytes.
+machine has. On the machine that made the shipped file the result is that file bit for bit;
+on another CPU (another SIMD path or OpenBLAS kernel) its weights differ by rounding, about
+1e-15 relative, so ``--check`` compares weights to ``REPRODUCE_RTOL``, not bytes.
 
     python -m nnlib.pretrain                  # rewrite nnlib/pretrained/digits_mlp.npz
     python -m nnlib.pretrain --out model.npz  # write elsewhere

@@ -241,7 +241,7 @@ def same_model(a: dict, b: dict, rtol: float = REPRODUCE_RTOL, data=None) -> Mod
     accuracy = None
     if data is not None and not problems:
         X, y = data
-        accuracy = (MLP(dict(a)).accuracy(X, y), MLP(dict(b)).accuracy(X, y))
+        accuracy = (MLP(a).accuracy(X, y), MLP(b).accuracy(X, y))
     return ModelDifference(relative, tuple(problems), rtol, shapes, accuracy)
 
 
