@@ -42,7 +42,8 @@ def train(model: MLP, X_train, y_train, X_val=None, y_val=None, *,
           early_stopping: Callable = reference_early_stopping,
           augment: Callable | None = None,
           minibatches: Callable = iterate_minibatches,
-          callback: Callable | None = None, track_train_acc: bool = True) -> History:
+          callback: Callable | None = None, track_train_acc: bool = True,
+          step: Callable | None = None) -> History:
     """Train ``model`` in place and return its ``History``.
 
     X_train (N, D), y_train (N,) integer labels or (N, K) targets; X_val/y_val the same, optional.
@@ -55,10 +56,15 @@ def train(model: MLP, X_train, y_train, X_val=None, y_val=None, *,
     track_train_acc: after every epoch, classify the whole training set to record
     ``history.train_acc`` (one extra forward pass over X_train per epoch; False skips it and
     leaves ``train_acc`` empty).
+    step: instead of ``update_rule`` on every array, one whole-dict update per batch,
+    ``model.params = step(model.params, grads, trainable_keys, optim_config["learning_rate"])``
+    (the contract of ``fine_tune_step``: a new dict, the one given left as it was).
     """
     if patience is not None and X_val is None:
         raise ValueError("early stopping (patience) needs validation data")
     keys = list(model.params) if trainable is None else list(trainable)
+    if step is not None and "learning_rate" not in (optim_config or {}):
+        raise ValueError("a step function needs optim_config={'learning_rate': ...}")
     configs = {key: dict(optim_config or {}) for key in keys}
     history = History()
     classify = _is_classification(y_train)
@@ -69,9 +75,12 @@ def train(model: MLP, X_train, y_train, X_val=None, y_val=None, *,
             if augment is not None:
                 X_batch = augment(X_batch, rng)
             loss, grads = model.loss_and_grads(X_batch, y_batch, rng=rng, reg=reg)
-            for key in keys:
-                model.params[key], configs[key] = update_rule(model.params[key], grads[key],
-                                                              configs[key])
+            if step is not None:
+                model.params = step(model.params, grads, keys, optim_config["learning_rate"])
+            else:
+                for key in keys:
+                    model.params[key], configs[key] = update_rule(model.params[key], grads[key],
+                                                                  configs[key])
             batch_losses.append(loss)
         history.batch_loss.extend(batch_losses)
         history.train_loss.append(float(np.mean(batch_losses)))

@@ -3,6 +3,8 @@ pass, and realistic student mistakes fail with a message naming the mistake."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -36,9 +38,9 @@ def features_while_loop(params, X):
     return h
 
 
-def head_shallow_copy(params, num_classes, rng):
+def head_deep_copy(params, num_classes, rng):
     L = max(int(key[1:]) for key in params if key.startswith("W"))
-    new = dict(params)
+    new = copy.deepcopy(params)
     fan_in = params[f"W{L}"].shape[0]
     b = np.sqrt(6) / np.sqrt(fan_in + num_classes)
     new[f"W{L}"] = rng.uniform(-b, b, size=(fan_in, num_classes))
@@ -47,6 +49,7 @@ def head_shallow_copy(params, num_classes, rng):
 
 
 def fine_tune_loop(params, grads, trainable, learning_rate):
+    """Frozen arrays copied: allowed."""
     out = {}
     for key in params:
         if key in trainable:
@@ -56,8 +59,16 @@ def fine_tune_loop(params, grads, trainable, learning_rate):
     return out
 
 
-ALTERNATIVES = [("extract_features", features_while_loop), ("replace_head", head_shallow_copy),
-                ("fine_tune_step", fine_tune_loop)]
+def fine_tune_sharing_frozen(params, grads, trainable, learning_rate):
+    """Frozen arrays shared with params (the very same objects): allowed too."""
+    new = dict(params)
+    for key in trainable:
+        new[key] = params[key] - learning_rate * grads[key]
+    return new
+
+
+ALTERNATIVES = [("extract_features", features_while_loop), ("replace_head", head_deep_copy),
+                ("fine_tune_step", fine_tune_loop), ("fine_tune_step", fine_tune_sharing_frozen)]
 
 
 @pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
@@ -150,7 +161,7 @@ def head_in_place(params, num_classes, rng):
 
 def head_new_generator(params, num_classes, rng):
     L = _last(params)
-    new = dict(params)
+    new = {key: value.copy() for key, value in params.items()}
     new[f"W{L}"] = nnlib.glorot_uniform(params[f"W{L}"].shape[0], num_classes,
                                         np.random.default_rng(0))
     new[f"b{L}"] = np.zeros(num_classes)
@@ -159,10 +170,28 @@ def head_new_generator(params, num_classes, rng):
 
 def head_bound_with_old_classes(params, num_classes, rng):
     L = _last(params)
-    new = dict(params)
+    new = {key: value.copy() for key, value in params.items()}
     fan_in, old_classes = params[f"W{L}"].shape
     b = np.sqrt(6 / (fan_in + old_classes))
     new[f"W{L}"] = rng.uniform(-b, b, size=(fan_in, num_classes))
+    new[f"b{L}"] = np.zeros(num_classes)
+    return new
+
+
+def head_shallow_copy(params, num_classes, rng):
+    """dict(params): a new dict, but the body's arrays are the pretrained ones."""
+    L = _last(params)
+    new = dict(params)
+    new[f"W{L}"] = nnlib.glorot_uniform(params[f"W{L}"].shape[0], num_classes, rng)
+    new[f"b{L}"] = np.zeros(num_classes)
+    return new
+
+
+def head_views(params, num_classes, rng):
+    """Views of the pretrained arrays (``value[...]``) share their memory just the same."""
+    L = _last(params)
+    new = {key: value[...] for key, value in params.items()}
+    new[f"W{L}"] = nnlib.glorot_uniform(params[f"W{L}"].shape[0], num_classes, rng)
     new[f"b{L}"] = np.zeros(num_classes)
     return new
 
@@ -182,6 +211,31 @@ def tune_in_place(params, grads, trainable, learning_rate):
     for key in trainable:
         new[key] -= learning_rate * grads[key]
     return new
+
+
+def tune_assigns_into_params(params, grads, trainable, learning_rate):
+    """Modifies the input dict: the caller's model changes."""
+    for key in trainable:
+        params[key] = params[key] - learning_rate * grads[key]
+    return dict(params)
+
+
+def tune_steps_frozen_in_place(params, grads, trainable, learning_rate):
+    """The result is right, but the caller's frozen arrays took the step."""
+    new = {}
+    for key in params:
+        if key in trainable:
+            new[key] = params[key] - learning_rate * grads[key]
+        else:
+            new[key] = params[key].copy()
+            params[key] -= learning_rate * grads[key]
+    return new
+
+
+def tune_skips_zero_gradients(params, grads, trainable, learning_rate):
+    """Returns the input array itself for a trainable key whose gradient is zero."""
+    return {key: params[key] - learning_rate * grads[key]
+            if key in trainable and np.any(grads[key]) else params[key] for key in params}
 
 
 def tune_only_trainable(params, grads, trainable, learning_rate):
@@ -206,9 +260,14 @@ MISTAKES = [
     ("replace_head", head_in_place, "modified its input `params`"),
     ("replace_head", head_new_generator, "use the rng argument"),
     ("replace_head", head_bound_with_old_classes, "you used the old head's number of classes"),
+    ("replace_head", head_shallow_copy, "shares arrays with the pretrained one"),
+    ("replace_head", head_views, "shares arrays with the pretrained one"),
     ("fine_tune_step", tune_everything, "you updated the frozen arrays too"),
     ("fine_tune_step", tune_plus, "subtract the gradient"),
-    ("fine_tune_step", tune_in_place, "changes the caller's model"),
+    ("fine_tune_step", tune_in_place, "you updated params['W3'] in place"),
+    ("fine_tune_step", tune_assigns_into_params, "you assigned to params['W3']"),
+    ("fine_tune_step", tune_steps_frozen_in_place, "you changed the frozen params['W1'] in place"),
+    ("fine_tune_step", tune_skips_zero_gradients, "a trainable key gets a new array"),
     ("fine_tune_step", tune_only_trainable, "keep every key of params"),
     ("fine_tune_step", tune_inverted, "the condition is inverted"),
 ]
@@ -219,6 +278,23 @@ def test_mistake_is_named(name, candidate, hint):
     message = failure(name, candidate)
     assert hint in message, message
     assert hint in failure(name, candidate, hidden=True)
+
+
+def test_shared_arrays_in_a_new_head_are_named_with_the_fix():
+    message = failure("replace_head", head_shallow_copy)
+    assert "case 1/3" in message and "your result['W1'] is the array params['W1'] itself" in message
+    assert "your new model shares arrays with the pretrained one" in message
+    assert "copy them, e.g. `params[k].copy()`" in message
+
+
+def test_in_place_steps_are_told_apart_from_other_changes_to_params():
+    """Three ways to modify the input of fine_tune_step, three messages."""
+    in_place = failure("fine_tune_step", tune_in_place)
+    assert "modified its input `params`" in in_place and "dict(params)" in in_place
+    assigned = failure("fine_tune_step", tune_assigns_into_params)
+    assert "changes the caller's dict" in assigned and "in place" not in assigned
+    frozen = failure("fine_tune_step", tune_steps_frozen_in_place)
+    assert "frozen" in frozen and "in place" in frozen and "assigned" not in frozen
 
 
 def test_mistake_message_says_where():

@@ -1,4 +1,5 @@
-"""nnlib.datasets: shapes, units and ranges as documented, determinism, and no network."""
+"""nnlib.datasets: shapes, units and ranges as documented, determinism, and no network; and the
+two tasks of transfer learning (nnlib.pretrained): digits 0-4 to pretrain, 5-9 to transfer to."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import socket
 import numpy as np
 import pytest
 
-from nnlib import datasets
+import nnlib
+from nnlib import datasets, pretrained
 
 
 @pytest.fixture
@@ -120,11 +122,58 @@ def test_housing_is_the_same_every_time_and_fresh():
 
 def test_housing_features_predict_the_price():
     """Imputed and standardised, a linear model explains most of the price: a sensible table."""
-    import nnlib
-
     X, y, _ = datasets.load_housing()
     Xi = nnlib.impute_missing(X, X)
     Xs = nnlib.standardize(Xi, Xi)
     A = np.c_[Xs, np.ones(len(Xs))]
     residual = y - A @ np.linalg.lstsq(A, y, rcond=None)[0]
     assert 1 - residual.var() / y.var() > 0.8
+
+
+def test_source_task_is_every_image_of_the_digits_0_to_4(no_network):
+    X, y = pretrained.source_data()
+    X_all, y_all = datasets.load_digits()
+    assert X.shape == (901, 64) and y.dtype == np.int64
+    assert set(np.unique(y)) == set(pretrained.SOURCE_CLASSES) == {0, 1, 2, 3, 4}
+    np.testing.assert_array_equal(X, X_all[y_all < 5])
+    np.testing.assert_array_equal(y, y_all[y_all < 5])
+
+
+def _shifted_digits():
+    """Every image of the digits 5-9 under each shift by up to one pixel: bytes -> digit."""
+    images, y = datasets.load_digit_images()
+    table = {}
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            for image, digit in zip(images, y):
+                if digit >= 5:
+                    moved = nnlib.shift_image(image, dy, dx).reshape(64)
+                    table.setdefault(moved.tobytes(), set()).add(digit)
+    return table
+
+
+def test_transfer_task_is_off_centre_digits_5_to_9_split_three_ways(no_network):
+    X, y, X_val, y_val, X_test, y_test = pretrained.transfer_task(np.random.default_rng(0))
+    assert X.shape == (100, 64) and y.shape == (100,) and y.dtype == np.int64
+    np.testing.assert_array_equal(np.bincount(y), [20] * 5)
+    assert X_val.shape == (100, 64) and np.array_equal(np.bincount(y_val), [20] * 5)
+    assert X_test.shape == (596, 64) and y_test.shape == (596,)
+    assert set(np.unique(y_test)) == set(range(5))
+    assert X.min() >= 0 and X.max() <= 1
+    # every image is a digit 5-9 moved by at most a pixel, and label k is digit 5 + k
+    table = _shifted_digits()
+    for images, labels in ((X, y), (X_val, y_val), (X_test, y_test)):
+        for row, label in zip(images, labels):
+            assert pretrained.TARGET_CLASSES[label] in table[row.tobytes()]
+    centred = {row.tobytes() for row in datasets.load_digits()[0]}
+    assert sum(row.tobytes() not in centred for row in X_test) > 0.5 * len(X_test)  # off-centre
+    # validation and test sets are fixed; training images are in neither
+    X2, y2, X_val2, _, X_test2, y_test2 = pretrained.transfer_task(np.random.default_rng(1), 7)
+    assert X2.shape == (35, 64) and not np.array_equal(X2[:7], X[:7])
+    np.testing.assert_array_equal(X_val, X_val2)
+    np.testing.assert_array_equal(X_test, X_test2)
+    np.testing.assert_array_equal(y_test, y_test2)
+    held_out = {row.tobytes() for row in np.concatenate([X_val, X_test])}
+    assert not any(row.tobytes() in held_out for row in np.concatenate([X, X2]))
+    with pytest.raises(ValueError):
+        pretrained.transfer_task(np.random.default_rng(0), per_class=41)

@@ -494,6 +494,8 @@ def test_fine_tune_step():
         expected = before[key] - 0.1 * grads[key] if key in ("W3", "b3") else before[key]
         np.testing.assert_allclose(new[key], expected, rtol=1e-15)
         np.testing.assert_array_equal(params[key], before[key])
+    # the contract: stepped arrays are new; a frozen one may be shared, and nnlib shares it
+    assert not np.shares_memory(new["W3"], params["W3"]) and new["W1"] is params["W1"]
 
 
 # --- no exercise modifies its inputs -----------------------------------------------------------

@@ -43,16 +43,46 @@ def _layers(params: dict) -> int:
     return sum(1 for key in params if key.startswith("W"))
 
 
-def _call(fn, case: Case, *args, names: list[str], mutation_ok=()):
-    """``run``, with a hint for the usual way of modifying the parameter dicts."""
+def _call(fn, case: Case, *args, names: list[str], mutation_ok=(), trainable=None):
+    """``run``, naming how the candidate changed its input ``params`` when it did.
+
+    ``trainable``: the keys a ``fine_tune_step`` updates (None for ``replace_head``).
+    """
+    params = args[0]
+    before = {key: (value, np.array(value, copy=True)) for key, value in params.items()}
     try:
         return run(fn, case, *args, names=names, mutation_ok=mutation_ok)
     except Failure as failure:
-        if "modified its input `params`" in failure.what or "`grads`" in failure.what:
-            failure.hint = ("build a new dict: `params[key] = ...` or `params[key] -= ...` "
-                            "(also through `dict(params)`, which copies the dict but not its "
-                            "arrays) changes the caller's model")
+        if "modified its input `params`" in failure.what:
+            failure.hint = _how_params_changed(before, params, trainable)
+        elif "modified its input `grads`" in failure.what:
+            failure.hint = ("grads are read, never written: compute the step into a new array, "
+                            "`params[key] - learning_rate * grads[key]`")
         raise
+
+
+def _how_params_changed(before: dict, params: dict, trainable) -> str:
+    """The hint for a candidate that modified ``params``; ``before``: key -> (array, copy)."""
+    in_place = [key for key, (array, copy) in before.items()
+                if key in params and params[key] is array and not np.array_equal(array, copy)]
+    stepped = [key for key in in_place if trainable is not None and key in trainable]
+    if stepped:
+        return (f"you updated params[{stepped[0]!r}] in place (`-=` on the caller's array, also "
+                "through `dict(params)`, which copies the dict but shares its arrays): "
+                "compute a new array, `params[key] - learning_rate * grads[key]`")
+    if in_place and trainable is not None:
+        return (f"you changed the frozen params[{in_place[0]!r}] in place: a frozen array keeps "
+                "its values, and params is left as it was")
+    if in_place:
+        return (f"you changed params[{in_place[0]!r}] in place: leave the caller's arrays as "
+                "they are (work on copies)")
+    assigned = [key for key in params if key not in before or params[key] is not before[key][0]]
+    assigned += [key for key in before if key not in params]
+    keep = ("with copies of the arrays you keep" if trainable is None
+            else "with the new arrays")
+    return (f"you assigned to params[{assigned[0]!r}] (or removed it): that changes the "
+            f"caller's dict. Build a new dict {keep} and leave params as it was"
+            if assigned else "build a new dict and leave params and its arrays as they were")
 
 
 def _as_model(got, expected: dict, case: Case, hint: str) -> dict:
@@ -74,11 +104,10 @@ def _as_model(got, expected: dict, case: Case, hint: str) -> dict:
     return got
 
 
-def _not_the_input(got, params: dict, case: Case) -> None:
+def _not_the_input(got, params: dict, case: Case, hint: str) -> None:
     if got is params:
         raise Failure("it returned the params dict itself; expected a new dict", case=case,
-                      hint="build a new dict, e.g. `new = dict(params)` or "
-                           "`{key: ... for key in params}`, and return it")
+                      hint=hint)
 
 
 # --- extract_features -------------------------------------------------------------------------
@@ -248,7 +277,8 @@ def check_replace_head(fn, hidden: bool) -> None:
         got = _call(fn, case, params, num_classes, case_rng(seed),
                     names=["params", "num_classes", "rng"], mutation_ok=(2,))
         expected = nnlib.replace_head(params, num_classes, case_rng(seed))
-        _not_the_input(got, params, case)
+        _not_the_input(got, params, case, hint="build a new dict of copies, e.g. "
+                                              "`{key: value.copy() for key, value in ...}`")
         got = _as_model(got, expected, case, hint="keep every key of params: the same keys, "
                                                   "with a new head")
         L = _layers(params)
@@ -259,33 +289,45 @@ def check_replace_head(fn, hidden: bool) -> None:
 
 
 def _copied(got, original: np.ndarray, key: str, L: int, case: Case) -> None:
-    """A hidden layer's array, which ``replace_head`` copies unchanged."""
+    """A hidden layer's array, which ``replace_head`` copies unchanged: a new array."""
     try:
-        close(got, original, case, what=f"your result[{key!r}]", rtol=0, atol=0)
+        got = close(got, original, case, what=f"your result[{key!r}]", rtol=0, atol=0)
     except Failure as failure:
         failure.hint = failure.hint or (f"the layers before the head (1..L-1 = 1..{L - 1}) are "
                                         f"copied unchanged: only W{L} and b{L} are new")
         raise
+    if np.shares_memory(got, original):
+        raise Failure(f"your result[{key!r}] is the array params[{key!r}] itself (or a view of "
+                      "it): your new model shares arrays with the pretrained one", case=case,
+                      hint="copy them, e.g. `params[k].copy()` (`dict(params)` copies the dict, "
+                           "not its arrays); otherwise training the new model in place changes "
+                           "the pretrained one too")
 
 
 # --- fine_tune_step ---------------------------------------------------------------------------
 def _tune_cases(hidden: bool):
-    """(case, params, grads, trainable, learning_rate), trainable as list, set or tuple."""
+    """(case, params, grads, trainable, learning_rate), trainable as list, set or tuple.
+
+    One visible case has a trainable key whose gradient is zero (a dead unit's bias): its new
+    value equals the old, but it must still be a new array."""
     rng = case_rng(620)
-    specs = [([5, 7, 6, 3], ["W3", "b3"], 0.1),
-             ([4, 8, 6, 2], {"W2", "b2", "W3", "b3"}, 0.5),
-             ([3, 5, 2], ("W1", "b1", "W2", "b2"), 0.01)]
+    specs = [([5, 7, 6, 3], ["W3", "b3"], 0.1, None),
+             ([4, 8, 6, 2], {"W2", "b2", "W3", "b3"}, 0.5, "b2"),
+             ([3, 5, 2], ("W1", "b1", "W2", "b2"), 0.01, None)]
     if hidden:
-        specs += [([4, 6, 3], [], 0.1),
-                  ([6, 5, 4, 3, 2], ["W1", "b1"], 1.0),
-                  ([3, 7, 4, 5], ["W1", "W2", "W3"], 0.2),
-                  ([2, 1, 3], {"b2"}, 0.05)]
+        specs += [([4, 6, 3], [], 0.1, None),
+                  ([6, 5, 4, 3, 2], ["W1", "b1"], 1.0, None),
+                  ([3, 7, 4, 5], ["W1", "W2", "W3"], 0.2, "W2"),
+                  ([2, 1, 3], {"b2"}, 0.05, None)]
     cases = []
-    for sizes, trainable, lr in specs:
+    for sizes, trainable, lr, zero in specs:
         params = _model(sizes, rng)
         grads = {key: rng.normal(size=value.shape) for key, value in params.items()}
         label = (f"L={len(sizes) - 1} layers of widths {sizes}, trainable={trainable!r}, "
                  f"learning_rate={lr}")
+        if zero is not None:
+            grads[zero] = np.zeros_like(grads[zero])
+            label += f", grads[{zero!r}] all zeros"
         cases.append((Case(label), params, grads, trainable, lr))
     numbered([c[0] for c in cases])
     return cases
@@ -319,11 +361,17 @@ def _whole_match(got: dict, variants) -> str | None:
 
 @exercise("fine_tune_step")
 def check_fine_tune_step(fn, hidden: bool) -> None:
-    """``fine_tune_step(params, grads, trainable, lr)`` -> a new dict against nnlib's."""
+    """``fine_tune_step(params, grads, trainable, lr)`` -> a new dict against nnlib's.
+
+    The sharing contract (nnlib.transfer): trainable arrays are new arrays; frozen ones keep
+    exactly their values and may be the arrays of ``params`` themselves or copies; no input is
+    modified (``run`` sees that, ``_call`` names how)."""
     for case, params, grads, trainable, lr in _tune_cases(hidden):
         got = _call(fn, case, params, grads, trainable, lr,
-                    names=["params", "grads", "trainable", "learning_rate"])
-        _not_the_input(got, params, case)
+                    names=["params", "grads", "trainable", "learning_rate"],
+                    trainable=set(trainable))
+        _not_the_input(got, params, case, hint="build a new dict, e.g. "
+                                              "`{key: ... for key in params}`, and return it")
         expected = nnlib.fine_tune_step(params, grads, trainable, lr)
         keep = "keep every key of params: the frozen arrays go into the new dict unchanged"
         got = _as_model(got, expected, case, hint=keep)
@@ -335,6 +383,13 @@ def check_fine_tune_step(fn, hidden: bool) -> None:
             failure.hint = _whole_match(got, variants) or failure.hint
             raise
         for key in params:
-            if key not in trainable and not np.array_equal(as_array(got[key], case), params[key]):
+            value = as_array(got[key], case)
+            if key not in trainable and not np.array_equal(value, params[key]):
                 raise Failure(f"your result[{key!r}] differs from params[{key!r}], which is "
                               f"frozen", case=case, hint="frozen arrays keep exactly their values")
+            if key in trainable and np.shares_memory(value, params[key]):
+                raise Failure(f"your result[{key!r}] is the array params[{key!r}] itself (or a "
+                              f"view of it), though {key!r} is trainable", case=case,
+                              hint="a trainable key gets a new array, `params[key] - "
+                                   "learning_rate * grads[key]`, even when its gradient is "
+                                   "zero; only frozen arrays may be shared with params")
