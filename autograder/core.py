@@ -98,16 +98,20 @@ class Exercise:
     name: str
     check: Callable[[object, bool], None]
     kind: str = "function"  # "function" or "class"
+    blocks: tuple[str, ...] = ()
+    """Other exercises this one's candidate calls by name (a composite, e.g. two_layer_net):
+    when grading, one that failed its own check is served from the reference instead, so
+    the composite is graded on its own logic (``autograder.sandbox.verify``)."""
 
 
 REGISTRY: dict[str, Exercise] = {}
 
 
-def exercise(name: str, kind: str = "function"):
+def exercise(name: str, kind: str = "function", blocks: tuple[str, ...] = ()):
     """Register the decorated ``(candidate, hidden)`` function as the check of ``name``."""
 
     def register(fn):
-        REGISTRY[name] = Exercise(name, fn, kind)
+        REGISTRY[name] = Exercise(name, fn, kind, tuple(blocks))
         return fn
 
     return register

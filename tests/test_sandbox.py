@@ -301,3 +301,30 @@ def test_value_handles_batch_a_deep_graph(reference_kernel):
     y.backward()
     assert abs(x.grad - 1.0001 ** 10_000) < 1e-6 and getattr(x, "nothing", None) is None
     channel.close()
+
+
+def test_a_composite_is_graded_on_its_own_logic_with_nnlib_serving_the_broken_blocks(
+        reference_kernel):
+    """two_layer_net right, affine_backward wrong: affine_backward fails, two_layer_net passes
+    with nnlib's affine_backward served over the channel, and its message says so."""
+    import inspect as _inspect
+
+    source = _inspect.getsource(nnlib.two_layer_net).replace("layers.", "").replace(
+        "losses.", "").replace("def two_layer_net", "def two_layer_net_mine")
+    status, detail = reference_kernel.execute(
+        "from nnlib import affine_forward, relu_forward, relu_backward, cross_entropy_loss, "
+        "softmax_cross_entropy_backward\n"
+        "def affine_backward(dout, cache):\n    x, W, b = cache\n"
+        "    return dout @ W.T, x.T @ dout * 2, dout.sum(0)\n" + source
+        + "\ntwo_layer_net = two_layer_net_mine\n", 20)
+    assert status == "ok", detail
+    verdicts = verify([("affine_backward", "affine_backward"),
+                       ("two_layer_net", "two_layer_net")], reference_kernel.channel)
+    assert not verdicts["affine_backward"].passed
+    assert verdicts["two_layer_net"].passed
+    assert "with nnlib's affine_backward in place of yours" in verdicts["two_layer_net"].message
+    channel = reference_kernel.channel()
+    try:  # the served block was for the check's calls only
+        assert RemoteFunction(channel, "lambda: affine_backward.__name__")() == "affine_backward"
+    finally:
+        channel.close()

@@ -661,7 +661,8 @@ def _net_mistakes(params: dict, X, y) -> tuple[list, dict]:
     return loss, grads
 
 
-@exercise("two_layer_net")
+@exercise("two_layer_net", blocks=("affine_forward", "affine_backward", "relu_forward",
+                                    "relu_backward", "softmax_cross_entropy_backward"))
 def check_two_layer_net(fn, hidden: bool) -> None:
     for case, params, X, y in _net_cases(hidden):
         got = run(fn, case, params, X, y, names=["params", "X", "y"])

@@ -230,12 +230,13 @@ class Channel:
 class _Arguments:
     """The grader's arguments for one call, encoded, with what is needed to mirror them."""
 
-    def __init__(self, channel: Channel, args: tuple, kwargs: dict):
+    def __init__(self, channel: Channel, args: tuple, kwargs: dict, binds: dict | None = None):
         self.channel = channel
         self.args, self.kwargs = list(args), dict(kwargs)
         self.callbacks: dict[int, object] = {}
         self.encoded = wire.encode(self.args, self.extra)
         self.encoded_kwargs = wire.encode(self.kwargs, self.extra)
+        self.encoded_binds = wire.encode(dict(binds or {}), self.extra)
 
     def extra(self, value):
         if isinstance(value, RemoteValue):
@@ -369,10 +370,14 @@ class _RemoteNamespace(dict):
 
 
 class RemoteFunction:
-    """The student's function ``expr`` in the kernel, called with plain data."""
+    """The student's function ``expr`` in the kernel, called with plain data.
 
-    def __init__(self, channel: Channel, expr: str):
-        self.channel, self.expr = channel, expr
+    binds: {name: callable of the grader's}: while a call runs, the notebook's ``name`` is a
+    function calling back into the grader (the building blocks of a composite exercise).
+    """
+
+    def __init__(self, channel: Channel, expr: str, binds: dict | None = None):
+        self.channel, self.expr, self.binds = channel, expr, dict(binds or {})
         self.__name__ = self.__qualname__ = expr
         self.__globals__ = _RemoteNamespace(channel)
 
@@ -380,10 +385,11 @@ class RemoteFunction:
         return f"<your function {self.expr}>"
 
     def __call__(self, *args, **kwargs):
-        arguments = _Arguments(self.channel, args, kwargs)
+        arguments = _Arguments(self.channel, args, kwargs, self.binds)
         reply = self.channel.request({"op": "call", "expr": self.expr,
                                       "args": arguments.encoded,
-                                      "kwargs": arguments.encoded_kwargs}, arguments.callbacks)
+                                      "kwargs": arguments.encoded_kwargs,
+                                      "binds": arguments.encoded_binds}, arguments.callbacks)
         return _result(reply, arguments)
 
 

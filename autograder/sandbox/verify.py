@@ -27,17 +27,20 @@ class Verdict:
     message: str  # the checker's words: "✓ ..." when passed, what is wrong when not
 
 
-def candidate_for(channel: Channel, name: str, expr: str):
+def candidate_for(channel: Channel, name: str, expr: str, binds: dict | None = None):
     spec = core.REGISTRY.get(name)
     if spec is not None and spec.kind == "class":
         return remote_class(channel, expr)
-    return RemoteFunction(channel, expr)
+    return RemoteFunction(channel, expr, binds)
 
 
-def check_one(channel: Channel, name: str, expr: str, hidden: bool) -> Verdict:
-    """Visible then (``hidden``) hidden checks of one exercise; ChannelBroken escapes."""
+def check_one(channel: Channel, name: str, expr: str, hidden: bool,
+              binds: dict | None = None) -> Verdict:
+    """Visible then (``hidden``) hidden checks of one exercise; ChannelBroken escapes.
+
+    binds: building blocks served from the grader while the candidate runs."""
     printed = io.StringIO()
-    candidate = candidate_for(channel, name, expr)
+    candidate = candidate_for(channel, name, expr, binds)
     try:
         with core.remote_candidates(), core.time_limit(EXERCISE_BUDGET), \
                 contextlib.redirect_stdout(printed):
@@ -62,11 +65,20 @@ def verify(exercises: list[tuple[str, str]], open_channel: Callable[[], Channel]
     """
     verdicts: dict[str, Verdict] = {}
     channel: Channel | None = None
-    for name, expr in exercises:
+    retries = [(name, expr, None) for name, expr in exercises]
+    for name, expr, binds in _with_composites(retries, verdicts):
         try:
             if channel is None:
                 channel = open_channel()
-            verdicts[name] = check_one(channel, name, expr, hidden)
+            verdict = check_one(channel, name, expr, hidden, binds)
+            if binds is None:
+                verdicts[name] = verdict
+            elif verdict.passed:
+                faulty = ", ".join(binds)
+                verdicts[name] = Verdict(name, True, (
+                    f"✓ {name}: right on its own logic: with nnlib's {faulty} in place of "
+                    f"yours it passes every case. Your own {faulty} failed its own check, "
+                    "which lost those points; this exercise keeps its own."))
             channel.request({"op": "release"})
         except (ChannelBroken, ConnectionError) as broken:
             reason = getattr(broken, "reason", str(broken))
@@ -81,6 +93,22 @@ def verify(exercises: list[tuple[str, str]], open_channel: Callable[[], Channel]
     if channel is not None:
         channel.close()
     return verdicts
+
+
+def _with_composites(first: list, verdicts: dict):
+    """The exercises, then each composite one that failed again, with nnlib serving the
+    building blocks that failed their own checks (no double penalty)."""
+    import nnlib
+
+    yield from first
+    for name, expr, _ in first:
+        spec = core.REGISTRY.get(name)
+        verdict = verdicts.get(name)
+        if spec is None or not spec.blocks or verdict is None or verdict.passed:
+            continue
+        faulty = [b for b in spec.blocks if b in verdicts and not verdicts[b].passed]
+        if faulty:
+            yield name, expr, {b: getattr(nnlib, b) for b in faulty}
 
 
 def _unavailable(reason: str):
