@@ -10,21 +10,26 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .dtypes import float_dtype
+
 
 def _zeros_like_state(w) -> np.ndarray:
     """Zeros shaped like ``w`` for an optimizer's state: ``w``'s dtype when it is floating (a
     float32 model keeps float32 state), else float64 (integer ``w`` still gets float state)."""
-    w = np.asarray(w)
-    return np.zeros(w.shape, dtype=w.dtype if np.issubdtype(w.dtype, np.floating) else float)
+    return np.zeros(np.shape(w), dtype=float_dtype(w))
 
 
 def gradient_descent(grad_fn: Callable[[np.ndarray], np.ndarray], w0: np.ndarray,
                      learning_rate: float, num_steps: int) -> np.ndarray:
-    """Iterates of ``w <- w - learning_rate * grad_fn(w)``: array (num_steps + 1, *w0.shape)."""
-    w = np.array(w0, dtype=float, copy=True)
+    """Iterates of ``w <- w - learning_rate * grad_fn(w)``: array (num_steps + 1, *w0.shape).
+
+    Starts from a copy of ``w0`` in its floating dtype (float32 stays float32; integers become
+    float64).
+    """
+    w = np.array(w0, dtype=float_dtype(w0), copy=True)
     path = [w.copy()]
     for _ in range(num_steps):
-        w = w - learning_rate * np.asarray(grad_fn(w), dtype=float)
+        w = w - learning_rate * np.asarray(grad_fn(w))
         path.append(w.copy())
     return np.stack(path)
 
