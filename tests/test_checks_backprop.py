@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from float32 import in_float32
 
 import nnlib
 from autograder import EXERCISES, check
@@ -779,3 +780,45 @@ def test_close_dict():
         close_dict({"W": np.ones(2), "c": np.zeros(1)}, expected, case)
     with pytest.raises(Failure, match=r"grads\['b'\]"):
         close_dict({"W": np.ones(2), "b": np.ones(1)}, expected, case, what="grads")
+
+
+# --- float32 ------------------------------------------------------------------------------------
+OUTSIDE_FLOAT32 = {"relu_forward": "tiny values", "relu_backward": "tiny values",
+                   "sigmoid_forward": "extreme |x| up to 1e300"}
+"""Hidden cases with float64 inputs that float32 cannot hold (1e-300 becomes 0, 1e300 inf)."""
+
+
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+@pytest.mark.parametrize("name", NAMES)
+def test_computing_in_float32_passes(name, hidden):
+    candidate = in_float32(getattr(nnlib, name))
+    if hidden and name in OUTSIDE_FLOAT32:
+        fails_with(name, candidate, OUTSIDE_FLOAT32[name], hidden=True)
+    else:
+        check(name, candidate, hidden=hidden)
+
+
+def test_own_cache_of_a_stable_float32_sigmoid_passes():
+    """A forward that keeps float32 in float32 gives a cache whose 1 - s is off by float32's
+    round-off where s saturates: the pair is right, and the cache is not to blame."""
+    ns = notebook("""
+def sigmoid_forward(x):
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(float)
+    z = np.exp(-np.abs(x))
+    out = np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+    return out, out
+
+def sigmoid_backward(dout, cache):
+    return dout * cache * (1 - cache)
+""")
+    check("sigmoid_forward", ns["sigmoid_forward"], hidden=True)
+    check("sigmoid_backward", ns["sigmoid_backward"], hidden=True)
+
+
+def test_float32_tolerance_still_catches_a_wrong_float32_answer():
+    def sigmoid_backward_no_dout_float32(dout, cache):
+        return (cache * (1 - cache)).astype(np.float32)
+
+    fails_with("sigmoid_backward", sigmoid_backward_no_dout_float32, "multiply by dout")

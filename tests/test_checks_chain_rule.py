@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from float32 import in_float32
 
 import nnlib
 from autograder import check
@@ -593,3 +594,11 @@ def test_numeric_gradient_cases_show_a_forward_difference():
         right = nnlib.numeric_gradient(c.f, x, h)
         forward = chain_rule._differences(c.f, x, h, "forward")
         assert not np.allclose(forward, right, rtol=1e-6, atol=1e-8), c.case.label
+
+
+# --- float32 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+def test_numeric_gradient_returning_float32_passes(hidden):
+    """x itself must be stepped in place (and restored), so only the result is float32."""
+    check("numeric_gradient", in_float32(nnlib.numeric_gradient, cast_inputs=False),
+          hidden=hidden)

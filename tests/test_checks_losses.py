@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from float32 import in_float32
 
 import nnlib
 from autograder import check
@@ -180,3 +181,10 @@ def test_broken_candidates_fail_cleanly(name):
     message = failure(name, lambda *args: float("nan") if name != "softmax"
                       else np.full(args[0].shape, np.nan))
     assert "expected" in message and "could not be checked" not in message
+
+
+# --- float32 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+@pytest.mark.parametrize("name", EXERCISES)
+def test_computing_in_float32_passes(name, hidden):
+    check(name, in_float32(getattr(nnlib, name)), hidden=hidden)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from float32 import in_float32
 
 import nnlib
 from autograder import check
@@ -528,3 +529,10 @@ def test_global_random_is_refused():
         return w - config.get("learning_rate", 1e-2) * dw + 0 * np.random.rand(), config  # noqa: NPY002
 
     assert "global random generator" in failure("sgd", noisy_sgd)
+
+
+# --- float32 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+@pytest.mark.parametrize("name", EXERCISES)
+def test_computing_in_float32_passes(name, hidden):
+    check(name, in_float32(getattr(nnlib, name)), hidden=hidden)

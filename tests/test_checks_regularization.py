@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from float32 import in_float32
 
 import nnlib
 from autograder import check
@@ -535,3 +536,10 @@ def test_junk_returns_give_clear_failures(name):
         message = failure_message(name, _returning(value, ARITY[name]))
         assert "could not be checked" not in message, (value, message)
         assert message.startswith(f"{name}: case "), (value, message)
+
+
+# --- float32 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+@pytest.mark.parametrize("name", NAMES)
+def test_computing_in_float32_passes(name, hidden):
+    check(name, in_float32(getattr(nnlib, name)), hidden=hidden)

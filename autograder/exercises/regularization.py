@@ -5,7 +5,9 @@ Every check compares the candidate with ``nnlib``'s reference on seeded inputs. 
 exercise is replayed with an identically seeded generator (dropout's mask is fixed by the
 contract); ``random_shift`` leaves its draw order open, so it is checked by properties: every
 output image is its input shifted within range, shifts differ between images, every shift is
-reachable and roughly uniform, and the result depends on ``rng`` only.
+reachable and roughly uniform, and the result depends on ``rng`` only. Hidden cases include
+float32 inputs (a float32 network), which may be computed in float32 and are compared with
+float32's tolerances.
 """
 
 from __future__ import annotations
@@ -125,6 +127,10 @@ def _dropout_cases(hidden: bool) -> list[tuple[Case, np.ndarray, float, bool, in
         mode = "training" if train else "evaluation (train=False)"
         cases.append((Case(f"{mode}, x of shape {shape}, keep_prob={p}"),
                       rng.normal(size=shape), p, train, 1000 + i))
+    if hidden:
+        x32 = case_rng(501).normal(size=(5, 6)).astype(np.float32)
+        cases.append((Case("training, float32 x of shape (5, 6), keep_prob=0.5"), x32, 0.5, True,
+                      1100))
     numbered([c for c, *_ in cases])
     return cases
 
@@ -175,7 +181,7 @@ def _check_cache(cache, x: np.ndarray, p: float, u: np.ndarray, case: Case) -> N
                       case=case, hint="cache = mask, the scaled mask "
                                       "`(rng.random(x.shape) < keep_prob) / keep_prob`")
     mask = (u < p) / p
-    close(_array(cache, case, "cache"), mask, case, what="cache", mistakes=[
+    close(_array(cache, case, "cache"), mask, case, what="cache", computed_from=(x,), mistakes=[
         (H_CACHE_BOOL, u < p),
         ("cache = mask, not the output x * mask", x * mask),
         ("cache = mask, not the input x", x),
@@ -187,6 +193,7 @@ def _check_training(out, cache, x: np.ndarray, p: float, seed: int, case: Case) 
     u = _uniform(seed, x.shape)
     expected, _ = nnlib.dropout_forward(x, p, True, case_rng(seed))
     _compare(out, expected, case, what="out", mistakes=_forward_mistakes(x, p, u, seed),
+             computed_from=(x,),
              explain=lambda got: _explain_dropout(got, x, p))
     _check_cache(cache, x, p, u, case)
 
@@ -260,6 +267,11 @@ def _backward_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray, fl
             _reference_mask(shape, p, 2000 + i)
         cases.append((Case(f"{label}, shape {shape}, keep_prob={p}"), rng.normal(size=shape),
                       mask, p))
+    if hidden:
+        mask = _reference_mask((4, 6), 0.5, 2100).astype(np.float32)
+        dout = case_rng(511).normal(size=(4, 6)).astype(np.float32)
+        cases.append((Case("float32 dout and mask (a float32 network), shape (4, 6), "
+                           "keep_prob=0.5"), dout, mask, 0.5))
     return cases
 
 
@@ -280,7 +292,7 @@ def _explain_backward(got, dout: np.ndarray, mask: np.ndarray) -> str | None:
 def _check_backward(fn, case: Case, dout: np.ndarray, mask: np.ndarray, p: float,
                     expected: np.ndarray) -> None:
     got = run(fn, case, dout, mask, names=BACKWARD_ARGS)
-    _compare(got, expected, case, what="dx", rtol=1e-6, mistakes=[
+    _compare(got, expected, case, what="dx", rtol=1e-6, computed_from=(dout, mask), mistakes=[
         (H_AGAIN, dout * mask / p), (H_BINARY, dout * (mask != 0)),  # also dout * mask * p
         (H_RETURNED_MASK, mask), (H_NO_MASK, dout),
     ], explain=lambda got: _explain_backward(got, dout, mask))
@@ -357,6 +369,11 @@ def _l2_cases(hidden: bool) -> list[tuple[Case, dict, float]]:
                     "gamma1": rng.normal(size=3), "W2": rng.normal(size=(3, 1))}, 0.2)]
     out = [(Case(f"params {', '.join(params)}, reg={reg}"), params, reg)
            for params, reg in cases]
+    if hidden:
+        params32 = {key: value.astype(np.float32)
+                    for key, value in _l2_params(case_rng(531), [5, 4, 3], {}).items()}
+        out.append((Case(f"float32 params {', '.join(params32)} (a float32 network), reg=0.1"),
+                    params32, 0.1))
     numbered([c for c, *_ in out])
     return out
 
@@ -406,6 +423,7 @@ def _explain_loss(got, params: dict, reg: float) -> str | None:
 
 
 def _check_dparams(dparams, params: dict, reg: float, case: Case) -> None:
+    """dparams: every key of params; reg * W for weights, zeros for the others."""
     if not isinstance(dparams, dict):
         raise Failure(f"dparams is {_kind(dparams)}; expected a dict with the keys of params",
                       case=case, hint="build a dict: `dparams[key] = ...` for every key of params")
@@ -421,7 +439,8 @@ def _check_dparams(dparams, params: dict, reg: float, case: Case) -> None:
         what = f"dparams[{key!r}]"
         if key.startswith("W"):
             w = np.asarray(value, dtype=float)
-            close(_array(dparams[key], case, what), reg * w, case, what=what, mistakes=[
+            close(_array(dparams[key], case, what), reg * w, case, what=what,
+                  computed_from=(value,), mistakes=[
                 (H_GRAD_2X, 2 * reg * w), (H_GRAD_HALF, 0.5 * reg * w),
                 (H_MEAN, reg * w / w.size), (H_NO_REG, w)])
         else:
@@ -438,7 +457,7 @@ def check_l2_penalty(fn, hidden: bool) -> None:
         got = run(fn, case, params, reg, names=["params", "reg"])
         loss, dparams = unpack(got, 2, case, "(loss, dparams)")
         expected, _ = nnlib.l2_penalty(params, reg)
-        _compare(loss, expected, case, what="loss", scalar=True,
+        _compare(loss, expected, case, what="loss", scalar=True, computed_from=(params,),
                  mistakes=_loss_mistakes(params, reg),
                  explain=lambda got: _explain_loss(got, params, reg))
         _check_dparams(dparams, params, reg, case)
