@@ -45,8 +45,13 @@ def dropout_forward_uniform(x, keep_prob, train, rng):
 
 def dropout_backward_inplace(dout, cache):
     dx = dout.copy()
-    dx *= cache
+    if cache is not None:
+        dx *= cache
     return dx
+
+
+def dropout_backward_multiply(dout, cache):
+    return dout if cache is None else np.multiply(dout, cache)
 
 
 def l2_penalty_comprehension(params, reg):
@@ -98,7 +103,7 @@ ALTERNATIVES = [
     ("dropout_forward", dropout_forward_where),
     ("dropout_forward", dropout_forward_uniform),
     ("dropout_backward", dropout_backward_inplace),
-    ("dropout_backward", np.multiply),
+    ("dropout_backward", dropout_backward_multiply),
     ("l2_penalty", l2_penalty_comprehension),
     ("early_stopping", early_stopping_counter),
     ("shift_image", shift_image_loops),
@@ -217,6 +222,23 @@ def backward_ignores_mask(dout, cache):
 
 def backward_binary_mask(dout, cache):
     return dout * (cache > 0)
+
+
+H_EVAL_RETURNS = "dropout_backward(dout, None) must return dout"
+
+
+def backward_fails_in_evaluation(dout, cache):
+    return dout * cache  # raises in evaluation mode, where cache is None
+
+
+def backward_multiply(dout, cache):
+    return np.multiply(dout, cache)  # the same, through NumPy
+
+
+def backward_zero_in_evaluation(dout, cache):
+    if cache is None:
+        return np.zeros_like(dout)
+    return dout * cache
 
 
 # l2_penalty
@@ -434,6 +456,9 @@ WRONG = [
     ("dropout_backward", backward_returns_mask, "you returned the mask"),
     ("dropout_backward", backward_ignores_mask, "the mask is missing"),
     ("dropout_backward", backward_binary_mask, "as it is"),
+    ("dropout_backward", backward_fails_in_evaluation, H_EVAL_RETURNS),
+    ("dropout_backward", backward_zero_in_evaluation, H_EVAL_RETURNS),
+    ("dropout_backward", backward_multiply, H_EVAL_RETURNS),
     ("l2_penalty", l2_penalises_biases, "biases and other parameters"),
     ("l2_penalty", l2_missing_half, "the factor 0.5 is missing"),
     ("l2_penalty", l2_gradient_twice, "the 0.5 cancels the 2"),

@@ -5,9 +5,9 @@ a few consecutive steps from one starting config (none, partial, changed hyperpa
 stored state, tiny gradients), feeding the config the candidate returned back into its next
 call, as training does. After every step it compares ``next_w`` and the state kept in the
 config (velocity; cache; m, v, t) with ``nnlib``'s reference, and checks that the
-hyperparameters it was given are still there. A hidden trajectory has float32 weights and
-gradients (a float32 network), which may be computed in float32; float32 answers are compared
-with float32's tolerances.
+hyperparameters it was given are still there and the missing ones filled in with their
+defaults. A hidden trajectory has float32 weights and gradients (a float32 network), which
+may be computed in float32; float32 answers are compared with float32's tolerances.
 """
 
 from __future__ import annotations
@@ -470,9 +470,33 @@ def _check_kept(config: dict, given: dict, case: Case, step: int):
                            "it: keep its hyperparameters so that the next step uses them")
 
 
-def _run_trajectory(fn, rule: Rule, traj: Trajectory) -> None:
-    """Every step of ``traj``: the candidate's next_w, stored state and hyperparameters."""
+def _check_defaults(rule: Rule, config: dict, given: dict, case: Case, step: int):
+    """Every hyperparameter the trajectory did not give is in the returned config, at its
+    default: the contract returns the config "defaults filled in"."""
+    for key, default in rule.defaults.items():
+        if key in given:
+            continue
+        hint = (f"fill the default into the config you return: `config.setdefault('{key}', "
+                f"{default})` stores it (`config.get('{key}', {default})` only reads it)")
+        if key not in config:
+            keys = ", ".join(map(str, config)) or "none"
+            raise Failure(f"step {step}: the config returned has no key '{key}' (its keys: "
+                          f"{keys}); it must come back with the defaults filled in", case=case,
+                          hint=hint)
+        if not _equal(config[key], default):
+            raise Failure(f"step {step}: the config returned has {key}={config[key]!r}; "
+                          f"{key} was not given, so it must hold its default {default}",
+                          case=case, hint=hint)
+
+
+def _run_trajectory(fn, rule: Rule, traj: Trajectory) -> Failure | None:
+    """Every step of ``traj``: the candidate's next_w, stored state and hyperparameters.
+
+    Returns (rather than raises) the first step whose config lacks a default, so that the check
+    can report a wrong next_w or state in a later trajectory first.
+    """
     case, w = traj.case, traj.w
+    unfilled = None
     mine, ref = copy.deepcopy(traj.config), copy.deepcopy(traj.config)
     for step, dw in enumerate(traj.grads, start=1):
         before = _filled(rule, ref, w)
@@ -487,7 +511,13 @@ def _run_trajectory(fn, rule: Rule, traj: Trajectory) -> None:
         _check_state(rule, mine, ref, lambda: rule.state_mistakes(w, dw, before), case, step,
                      computed_from=(w, dw))
         _check_kept(mine, traj.given, case, step)
+        if unfilled is None:
+            try:
+                _check_defaults(rule, mine, traj.given, case, step)
+            except Failure as failure:
+                unfilled = failure
         w = ref_w
+    return unfilled
 
 
 def _equal(a, b) -> bool:
@@ -509,8 +539,10 @@ def _check_rule(name: str):
     rule = RULES[name]
 
     def check_rule(fn, hidden: bool) -> None:
-        for traj in _trajectories(rule, hidden):
-            _run_trajectory(fn, rule, traj)
+        unfilled = [_run_trajectory(fn, rule, traj) for traj in _trajectories(rule, hidden)]
+        first = next((failure for failure in unfilled if failure is not None), None)
+        if first is not None:
+            raise first
 
     check_rule.__name__ = f"check_{name}"
     check_rule.__doc__ = f"Steps of ``{name}(w, dw, config)`` against ``nnlib.{name}``."

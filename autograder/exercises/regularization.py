@@ -233,6 +233,9 @@ H_RETURNED_MASK = "you returned the mask: the gradient is dx = dout * mask (dout
 H_NO_MASK = "the mask is missing: dx = dout * mask (dropped units get no gradient)"
 H_BINARY = ("multiply by the cached mask as it is: it holds 0 and 1/keep_prob, "
             "not 0 and 1 (it already includes 1/keep_prob)")
+H_EVAL_BACKWARD = ("in evaluation mode dropout_forward returns cache=None (there is no mask): "
+                   "dropout_backward(dout, None) must return dout unchanged, so test "
+                   "`if cache is None` first")
 BACKWARD_ARGS = ["dout", "cache"]
 
 
@@ -298,6 +301,17 @@ def _check_backward(fn, case: Case, dout: np.ndarray, mask: np.ndarray, p: float
     ], explain=lambda got: _explain_backward(got, dout, mask))
 
 
+def _check_evaluation_backward(fn, case: Case, dout: np.ndarray) -> None:
+    """dropout_backward(dout, None), after an evaluation-mode forward, must give dout."""
+    try:
+        got = run(fn, case, dout, None, names=BACKWARD_ARGS)
+    except Failure as failure:
+        if failure.what.startswith("it raised"):
+            failure.hint = H_EVAL_BACKWARD
+        raise
+    _compare(got, dout, case, what="dx", explain=lambda got: H_EVAL_BACKWARD)
+
+
 def _numeric_dx(dout: np.ndarray, p: float, seed: int) -> np.ndarray:
     """Central differences of sum(dout * dropout_forward(x)) in x, the mask fixed by ``seed``."""
     x = case_rng(seed + 1).normal(size=dout.shape)
@@ -317,9 +331,16 @@ def check_dropout_backward(fn, hidden: bool) -> None:
     grad_cases = [(Case(f"dx against a numerical gradient of dropout_forward (fixed mask), "
                         f"shape {shape}, keep_prob={p}"), shape, p, 3000 + i)
                   for i, (shape, p) in enumerate(grad_specs)]
-    numbered([c for c, *_ in cases] + [c for c, *_ in grad_cases])
+    eval_shapes = [(3, 4)] + ([(2, 3, 5)] if hidden else [])
+    eval_rng = case_rng(521)
+    eval_cases = [(Case(f"evaluation mode: cache None (from a forward with train=False), dout "
+                        f"of shape {shape}"), eval_rng.normal(size=shape))
+                  for shape in eval_shapes]
+    numbered([c for c, *_ in cases] + [c for c, _ in eval_cases] + [c for c, *_ in grad_cases])
     for case, dout, mask, p in cases:
         _check_backward(fn, case, dout, mask, p, dout * mask)
+    for case, dout in eval_cases:
+        _check_evaluation_backward(fn, case, dout)
     for case, shape, p, seed in grad_cases:
         dout = rng.normal(size=shape)
         mask = _reference_mask(shape, p, seed)
