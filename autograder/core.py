@@ -190,11 +190,21 @@ def describe_exception(exc: BaseException) -> tuple[str, str | None]:
                 "exponentially (e.g. visiting a shared node once per path)", None)
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     text = f"it raised {type(exc).__name__}{': ' + message if message else ''}{where}"
-    hint = None
-    if isinstance(exc, ValueError) and ("matmul" in message or "shapes" in message
-                                        or "broadcast" in message):
-        hint = "check the shapes you multiply or add: print them to see which one is off"
-    return text, hint
+    return text, _shape_hint(exc, message)
+
+
+def _shape_hint(exc: BaseException, message: str) -> str | None:
+    """A hint for NumPy's shape errors: arithmetic and matrix products, or an assignment into a
+    slice (``a[i:j] = b``), which is a question of slice bounds, not of a product."""
+    if not isinstance(exc, ValueError):
+        return None
+    if "could not broadcast input array" in message:
+        return ("you assigned an array into a slice of another shape (`a[...] = b`): check the "
+                "slice bounds, e.g. print both shapes")
+    if ("operands could not be broadcast" in message or "matmul" in message
+            or "not aligned" in message):
+        return "check the shapes you multiply or add: print them to see which one is off"
+    return None
 
 
 def run(fn, case: Case, *args, timeout: float = DEFAULT_TIMEOUT, mutation_ok=(),
@@ -243,11 +253,17 @@ def run(fn, case: Case, *args, timeout: float = DEFAULT_TIMEOUT, mutation_ok=(),
 
 
 def overflow_hint(message: str) -> str | None:
+    """A hint for a NumPy warning, in words that fit any notebook: a check whose exercise has a
+    known stable form (softmax, sigmoid, ...) replaces it with one naming that form."""
+    if "overflow" in message and "cast" in message:
+        return ("a number did not fit the dtype it was converted to (float32 holds at most about "
+                "3.4e38, and nothing below 1.4e-45): compute in the dtype of the input")
     if "overflow" in message and "exp" in message:
-        return ("np.exp overflowed on large inputs: shift the inputs first (subtract the row "
-                "maximum for softmax; use exp(-|x|) for sigmoid)")
+        return ("np.exp overflowed on large inputs (np.exp(710) is inf): rewrite the formula so "
+                "that np.exp only sees numbers that cannot be large")
     if "divide by zero" in message and "log" in message:
-        return "log(0) appeared: compute log-probabilities as `s - logsumexp(s)`, not log(softmax)"
+        return ("np.log(0) gave -inf: a probability underflowed to 0 before its log was taken; "
+                "compute the log directly instead of the log of a probability")
     return None
 
 

@@ -15,7 +15,7 @@ from float32 import in_float32
 import nnlib
 from autograder import EXERCISES, check
 from autograder.compare import close_dict
-from autograder.core import Case, Failure
+from autograder.core import Case, Failure, describe_exception
 from autograder.exercises.backprop import _numeric_close
 
 NAMES = EXERCISES["03_backpropagation"]
@@ -602,7 +602,8 @@ MISTAKES = [
     ("softmax_cross_entropy_backward", softmax_ce_no_average, "forgot to average over the batch"),
     ("softmax_cross_entropy_backward", softmax_ce_no_one_hot, "forgot to subtract the one-hot"),
     ("softmax_cross_entropy_backward", softmax_ce_columns, "not `d[:, y] -= 1`"),
-    ("softmax_cross_entropy_backward", softmax_ce_unstable, "overflow", "subtract the row maximum"),
+    ("softmax_cross_entropy_backward", softmax_ce_unstable, "overflow",
+     "subtract each row's maximum"),
     ("softmax_cross_entropy_backward", softmax_ce_in_place, "modified its input `scores`"),
     ("softmax_cross_entropy_backward", softmax_ce_by_entries, "not by the number of entries"),
     ("glorot_uniform", glorot_normal, "not a normal one"),
@@ -822,3 +823,94 @@ def test_float32_tolerance_still_catches_a_wrong_float32_answer():
         return (cache * (1 - cache)).astype(np.float32)
 
     fails_with("sigmoid_backward", sigmoid_backward_no_dout_float32, "multiply by dout")
+
+
+# --- two_layer_net points at the loss gradient it calls -----------------------------------------
+NET_SOURCE = """
+def affine_forward(x, W, b):
+    return x @ W + b, (x, W, b)
+
+def affine_backward(dout, cache):
+    x, W, b = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
+
+def relu_forward(x):
+    return np.maximum(x, 0), x
+
+def relu_backward(dout, cache):
+    return dout * (cache > 0)
+
+def softmax_cross_entropy_backward(scores, y):
+    p = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1
+    return p{divide}
+
+def two_layer_net(params, X, y):
+    h, cache1 = affine_forward(X, params["W1"], params["b1"])
+    a, cache_relu = relu_forward(h)
+    scores, cache2 = affine_forward(a, params["W2"], params["b2"])
+    loss = nnlib.cross_entropy_loss(scores, y)
+    dscores = softmax_cross_entropy_backward(scores, y){again}
+    da, dW2, db2 = affine_backward(dscores, cache2)
+    dh = relu_backward(da, cache_relu)
+    _, dW1, db1 = affine_backward(dh, cache1)
+    return loss, {{"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}}
+"""
+
+
+def net_notebook(divide: str = " / len(y)", again: str = "") -> dict:
+    ns = notebook(NET_SOURCE.format(divide=divide, again=again))
+    ns["nnlib"] = nnlib
+    return ns
+
+
+def test_two_layer_net_with_its_own_pieces_passes():
+    check("two_layer_net", net_notebook()["two_layer_net"], hidden=True)
+
+
+def test_two_layer_net_n_times_too_large_names_the_loss_gradient_it_calls():
+    ns = net_notebook(divide="")
+    fails_with("two_layer_net", ns["two_layer_net"], "N = 5 times too large",
+               "the softmax_cross_entropy_backward your two_layer_net calls does not average")
+    fails_with("softmax_cross_entropy_backward", ns["softmax_cross_entropy_backward"],
+               "forgot to average over the batch")
+
+
+def test_two_layer_net_dividing_twice_names_the_loss_gradient_it_calls():
+    ns = net_notebook(again="\n    dscores = dscores / len(y)")
+    fails_with("two_layer_net", ns["two_layer_net"], "N = 5 times too small",
+               "your softmax_cross_entropy_backward already divides by N")
+
+
+def test_two_layer_net_n_times_too_large_without_a_loss_gradient_of_its_own():
+    def two_layer_net_unaveraged(params, X, y):
+        loss, grads = nnlib.two_layer_net(params, X, y)
+        return loss, {key: len(y) * value for key, value in grads.items()}
+
+    message = fails_with("two_layer_net", two_layer_net_unaveraged, "N = 5 times too large",
+                         "dscores = (softmax(scores) - one_hot(y)) / N")
+    assert "your two_layer_net calls" not in message
+
+
+def _numpy_error(action) -> ValueError:
+    try:
+        action()
+    except ValueError as exc:
+        return exc
+    raise AssertionError("no ValueError")
+
+
+def test_the_product_hint_is_for_products_and_the_slice_hint_for_assignments():
+    a, b = np.ones((4, 3)), np.ones((5, 3))
+
+    def assign():
+        a[1:] = b
+
+    for action in (lambda: a + b[:, :2], lambda: a @ b, lambda: a.dot(b)):
+        _, hint = describe_exception(_numpy_error(action))
+        assert "multiply or add" in hint
+    _, hint = describe_exception(_numpy_error(assign))
+    assert "slice bounds" in hint and "multiply" not in hint
+    _, hint = describe_exception(_numpy_error(lambda: a.reshape(5)))
+    assert hint is None

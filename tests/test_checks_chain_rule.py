@@ -383,6 +383,39 @@ class AssignGrads(Scalar):
         return out
 
 
+class AssignEverywhere(Scalar):
+    """`=` instead of `+=` in every operation: the first expression to show it shares x among
+    three terms, and no listed variant of it matches."""
+
+    def __add__(self, other):
+        other = self._lift(other)
+        out = type(self)(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad = out.grad
+            other.grad = out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = self._lift(other)
+        out = type(self)(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad = other.data * out.grad
+            other.grad = self.data * out.grad
+        out._backward = _backward
+        return out
+
+    def __pow__(self, n):
+        out = type(self)(self.data ** n, (self,))
+
+        def _backward():
+            self.grad = n * self.data ** (n - 1) * out.grad
+        out._backward = _backward
+        return out
+
+
 class NoReset(Scalar):
     def backward(self):
         self.grad = 1.0
@@ -486,6 +519,7 @@ class DataIsValue(Scalar):
 
 VALUE_MISTAKES = [
     (AssignGrads, "`+=`, not `=`"),
+    (AssignEverywhere, "In v = x + x, your x.grad is 1 instead of 2"),
     (NoReset, "reset every node's grad to 0"),
     (RecursiveTopo, "explicit stack"),
     (ReluAtZero, "not `x >= 0`"),

@@ -382,6 +382,17 @@ def shift_edge_fill(image, dy, dx):
     return padded[top:top + h, left:left + w]
 
 
+def shift_slices_fail_at_zero(image, dy, dx):
+    """Right for every nonzero shift; with dy == 0, image[:-0] is empty and NumPy raises."""
+    out = np.zeros_like(image)
+    rows_to = slice(dy, None) if dy >= 0 else slice(None, dy)
+    rows_from = slice(None, -dy) if dy >= 0 else slice(-dy, None)
+    cols_to = slice(dx, None) if dx >= 0 else slice(None, dx)
+    cols_from = slice(None, -dx) if dx >= 0 else slice(-dx, None)
+    out[rows_to, cols_to] = image[rows_from, cols_from]
+    return out
+
+
 # random_shift
 def random_same_shift(images, max_shift, rng):
     dy, dx = rng.integers(-max_shift, max_shift + 1, size=2)
@@ -478,6 +489,7 @@ WRONG = [
     ("shift_image", shift_swapped, "dy and dx are swapped"),
     ("shift_image", shift_reversed, "the direction is reversed"),
     ("shift_image", shift_edge_fill, "vacated pixels must be 0"),
+    ("shift_image", shift_slices_fail_at_zero, "`image[:-0]` is empty"),
     ("random_shift", random_same_shift, "every image got the same shift"),
     ("random_shift", random_exclusive_bound, "excludes its upper bound"),
     ("random_shift", random_wraps, "wrapped around"),
@@ -568,3 +580,9 @@ def test_junk_returns_give_clear_failures(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_computing_in_float32_passes(name, hidden):
     check(name, in_float32(getattr(nnlib, name)), hidden=hidden)
+
+
+def test_slice_errors_get_a_slicing_hint_not_the_product_one():
+    message = failure_message("shift_image", shift_slices_fail_at_zero)
+    assert "could not broadcast input array" in message
+    assert "multiply or add" not in message

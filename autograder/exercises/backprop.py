@@ -22,6 +22,7 @@ import nnlib
 
 from ..compare import close, close_dict, close_scalar, generic_hint, low_precision, unpack
 from ..core import Case, Failure, case_rng, exercise, numbered, run
+from .losses import softmax_warning_hint
 
 NUMERIC_TOL = 1e-5
 """Largest relative error (see ``_numeric_close``) between a gradient and central differences."""
@@ -95,10 +96,11 @@ def _numeric_close(got, f: Callable[[np.ndarray], float], x, case: Case, *, what
                   case=case, hint=generic_hint(got, numeric))
 
 
-def _own_forward(fn, name: str):
-    """The student's forward ``name`` from the namespace that defines ``fn``, if there is one.
+def _own_function(fn, name: str):
+    """The student's function ``name`` from the namespace that defines ``fn``, if there is one.
 
-    In a notebook this is the student's own forward pass; nnlib's reference counts as none.
+    In a notebook this is the student's own forward pass (or loss gradient, ...); nnlib's
+    reference counts as none.
     """
     namespace = getattr(fn, "__globals__", None)
     forward = namespace.get(name) if isinstance(namespace, dict) else None
@@ -115,7 +117,7 @@ def _check_own_cache(fn, forward_name: str, inputs: tuple, dout, case: Case,
     ``compare(got, case, computed_from)`` raises Failure when the gradient is wrong;
     ``computed_from`` is ``(cache,)``, so that a float32 cache gets float32's tolerances.
     """
-    forward = _own_forward(fn, forward_name)
+    forward = _own_function(fn, forward_name)
     if forward is None:
         return
     try:
@@ -362,7 +364,7 @@ def check_sigmoid_forward(fn, hidden: bool) -> None:
         try:
             got = run(fn, case, x, names=["x"], forbid_warnings=True)
         except Failure as failure:
-            if "overflow" in failure.what:
+            if "overflow" in failure.what and "exp" in failure.what:
                 failure.hint = SIGMOID_OVERFLOW
             raise
         out, cache = _unpack(got, ("out", "cache"), case)
@@ -489,7 +491,11 @@ def _score_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
 @exercise("softmax_cross_entropy_backward")
 def check_softmax_cross_entropy_backward(fn, hidden: bool) -> None:
     for case, scores, y in _score_cases(hidden):
-        got = run(fn, case, scores, y, names=["scores", "y"], forbid_warnings=True)
+        try:
+            got = run(fn, case, scores, y, names=["scores", "y"], forbid_warnings=True)
+        except Failure as failure:
+            failure.hint = softmax_warning_hint(failure.what) or failure.hint
+            raise
         n, c = scores.shape
         p = nnlib.softmax(scores)
         one_hot = np.eye(c)[y]
@@ -649,8 +655,39 @@ def _net_cases(hidden: bool) -> list[tuple[Case, dict, np.ndarray, np.ndarray]]:
     return cases
 
 
-def _net_mistakes(params: dict, X, y) -> tuple[list, dict]:
-    """Known wrong variants: (for the loss, for each gradient)."""
+def _calls_own(fn, name: str) -> bool:
+    """Whether ``fn``'s code calls a function ``name`` that is the student's own (not nnlib's)."""
+    code = getattr(fn, "__code__", None)
+    return code is not None and name in code.co_names and _own_function(fn, name) is not None
+
+
+def _scaled_grads(params: dict, X, y, factor: float) -> dict:
+    """The right gradients with dscores multiplied by ``factor`` (every gradient scales with it)."""
+    _, grads = nnlib.two_layer_net(params, X, y)
+    return {key: factor * value for key, value in grads.items()}
+
+
+def _loss_gradient_hints(fn, n: int) -> tuple[str, str]:
+    """Hints for every gradient N times too large, and N times too small: the loss gradient
+    (the student's own softmax_cross_entropy_backward when two_layer_net calls it)."""
+    own = "softmax_cross_entropy_backward"
+    if _calls_own(fn, own):
+        large = (f"every gradient is N = {n} times too large: the {own} your two_layer_net calls "
+                 f"does not average over the batch; it must return (softmax(scores) - "
+                 f"one_hot(y)) / N (run its check)")
+        small = (f"every gradient is N = {n} times too small: your {own} already divides by N, "
+                 f"so two_layer_net must not divide again")
+    else:
+        large = (f"every gradient is N = {n} times too large: the loss is an average over the "
+                 f"batch, so dscores = (softmax(scores) - one_hot(y)) / N")
+        small = (f"every gradient is N = {n} times too small: dscores = (softmax(scores) - "
+                 f"one_hot(y)) / N divides by N once; do not divide again")
+    return large, small
+
+
+def _net_mistakes(params: dict, X, y, fn=None) -> tuple[list, dict]:
+    """Known wrong variants: (for the loss, for each gradient). ``fn``: the candidate, whose
+    own functions the hints may name."""
     W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
     n = X.shape[0]
     h = X @ W1 + b1
@@ -675,6 +712,11 @@ def _net_mistakes(params: dict, X, y) -> tuple[list, dict]:
         "W1": [(relu, lambda: X.T @ da)],
         "b1": [(relu, lambda: da.sum(axis=0)), (bias_sum, lambda: dh.mean(axis=0))],
     }
+    if n > 1:
+        large, small = _loss_gradient_hints(fn, n)
+        for key in grads:
+            grads[key] += [(large, lambda key=key: _scaled_grads(params, X, y, n)[key]),
+                           (small, lambda key=key: _scaled_grads(params, X, y, 1 / n)[key])]
     return loss, grads
 
 
@@ -687,7 +729,7 @@ def check_two_layer_net(fn, hidden: bool) -> None:
             raise Failure("the first item you returned is a dict", case=case,
                           hint="return the loss first, then the grads: `return loss, grads`")
         ref_loss, ref_grads = nnlib.two_layer_net(params, X, y)
-        loss_mistakes, grad_mistakes = _net_mistakes(params, X, y)
+        loss_mistakes, grad_mistakes = _net_mistakes(params, X, y, fn)
         n = X.shape[0]
         inputs = (X, params)
         close_scalar(loss, ref_loss, case, what="the loss", batch=n, mistakes=loss_mistakes,

@@ -18,17 +18,32 @@ _KEEPDIMS = ("divide each row by its own sum: `e.sum(axis=1, keepdims=True)` kee
              "shape, so that it broadcasts across the row")
 _ROW_MAX = ("a whole row underflowed to 0 and gave 0/0: subtract each row's own maximum, "
             "`scores.max(axis=1, keepdims=True)`, not the maximum of the whole array")
+_EXP_OVERFLOW = ("np.exp overflowed on large scores: subtract each row's maximum first, "
+                 "`scores - scores.max(axis=1, keepdims=True)` (the softmax does not change), "
+                 "so that np.exp only sees numbers <= 0")
+_LOG_ZERO = ("log(0) appeared: compute the log-probabilities with log-sum-exp, "
+             "`s - logsumexp(s)` with s shifted by the row maximum, not np.log(softmax(scores))")
+
+
+def softmax_warning_hint(what: str) -> str | None:
+    """The hint for a NumPy warning (or broadcasting error) of a softmax-based candidate."""
+    if "could not be broadcast" in what:
+        return _KEEPDIMS
+    if "overflow" in what and "exp" in what:
+        return _EXP_OVERFLOW
+    if "divide by zero" in what and "log" in what:
+        return _LOG_ZERO
+    if "invalid value" in what:
+        return _ROW_MAX
+    return None
 
 
 def _run_on_scores(fn, case: Case, *args, names: list[str]):
-    """``run`` with NumPy warnings forbidden, and hints for the usual softmax shape mistakes."""
+    """``run`` with NumPy warnings forbidden, and hints for the usual softmax mistakes."""
     try:
         return run(fn, case, *args, names=names, forbid_warnings=True)
     except Failure as failure:
-        if "could not be broadcast" in failure.what:
-            failure.hint = _KEEPDIMS
-        elif failure.hint is None and "invalid value" in failure.what:
-            failure.hint = _ROW_MAX
+        failure.hint = softmax_warning_hint(failure.what) or failure.hint
         raise
 
 

@@ -646,6 +646,19 @@ def check_early_stopping(fn, hidden: bool) -> None:
 
 
 # --- shift_image ------------------------------------------------------------------------------
+def _run_slicing(fn, case: Case, *args, **options):
+    """``run`` for a candidate that copies slices: a slice of the wrong size gets a hint about
+    shift bounds."""
+    try:
+        return run(fn, case, *args, **options)
+    except Failure as failure:
+        if "could not broadcast input array" in failure.what or (
+                failure.what.startswith("it raised IndexError")):
+            failure.hint = H_SLICE_BOUNDS
+        raise
+
+
+
 H_ROLL = ("np.roll wraps pixels around to the other side: vacated pixels must be 0 "
           "(copy a slice into np.zeros_like(image))")
 H_SWAPPED = "dy and dx are swapped: dy moves rows (down), dx moves columns (right)"
@@ -653,6 +666,10 @@ H_REVERSED = "the direction is reversed: positive dy moves the image down, posit
 H_REVERSED_DY = "the vertical direction is reversed: positive dy moves the image down"
 H_REVERSED_DX = "the horizontal direction is reversed: positive dx moves the image right"
 H_VACATED = "vacated pixels must be 0: start from np.zeros_like(image) and copy the shifted part"
+H_SLICE_BOUNDS = ("the part you copy and the part you copy it into have different sizes for this "
+                  "shift: write out both slices' bounds for a positive, a negative and a zero "
+                  "shift (`image[:-0]` is empty, since -0 is 0), and for a shift as large as "
+                  "the image, which leaves nothing of it")
 
 
 def _direction(dy: int, dx: int) -> str:
@@ -704,7 +721,7 @@ def _explain_shift(got, image: np.ndarray, dy: int, dx: int) -> str | None:
 @exercise("shift_image")
 def check_shift_image(fn, hidden: bool) -> None:
     for case, image, dy, dx in _shift_cases(hidden):
-        got = run(fn, case, image, dy, dx, names=["image", "dy", "dx"])
+        got = _run_slicing(fn, case, image, dy, dx, names=["image", "dy", "dx"])
         shift = nnlib.shift_image
         _compare(got, shift(image, dy, dx).astype(float), case, what="the shifted image",
                  mistakes=[(H_ROLL, lambda: np.roll(image, (dy, dx), axis=(0, 1))),
@@ -875,8 +892,8 @@ def _random_shift_cases(hidden: bool) -> list[tuple[str, Case, np.ndarray, int, 
 
 
 def _call_random_shift(fn, case: Case, images: np.ndarray, max_shift: int, seed: int):
-    return run(fn, case, images, max_shift, case_rng(seed), mutation_ok=(2,),
-               names=RANDOM_SHIFT_ARGS)
+    return _run_slicing(fn, case, images, max_shift, case_rng(seed), mutation_ok=(2,),
+                        names=RANDOM_SHIFT_ARGS)
 
 
 def _check_zero(fn, case: Case, images: np.ndarray, seed: int) -> None:
