@@ -30,6 +30,27 @@ DEFAULT_TIMEOUT = 5.0
 
 _SALT: contextvars.ContextVar[int | None] = contextvars.ContextVar("hidden_salt", default=None)
 
+_CASES_RUN: contextvars.ContextVar[dict | None] = contextvars.ContextVar("cases_run",
+                                                                         default=None)
+"""The cases the running check has called its candidate on (see ``_note_case``)."""
+
+
+def _note_case(case: Case) -> None:
+    """Count ``case`` as run by the current check: numbered cases by their number (a case's
+    variants, such as the one with the student's own cache, count once), others each."""
+    seen = _CASES_RUN.get()
+    if seen is not None and case is not None:
+        key = ("case", case.number, case.total) if case.number else ("object", id(case))
+        seen.setdefault(key, case)  # holding the case keeps its id from being reused
+
+
+def passed_line(name: str, count: int, hidden: bool) -> str:
+    """What a passing check prints, e.g. '✓ softmax: 9 visible cases passed'."""
+    if count == 0:
+        return f"✓ {name}: passed"
+    kind = "hidden" if hidden else "visible"
+    return f"✓ {name}: {count} {kind} case{'' if count == 1 else 's'} passed"
+
 
 def hidden_salt() -> int | None:
     """The grading term's secret salt for hidden cases (``$NNCOURSE_HIDDEN_SEED``), if any."""
@@ -216,6 +237,7 @@ def run(fn, case: Case, *args, timeout: float = DEFAULT_TIMEOUT, mutation_ok=(),
     with ``forbid_warnings``, emits a NumPy RuntimeWarning (overflow, invalid value, ...).
     ``names`` label the positional arguments in messages.
     """
+    _note_case(case)
     kwargs = kwargs or {}
     names = names or [f"argument {i + 1}" for i in range(len(args))]
     before = [snapshot(a) for a in args]
@@ -282,7 +304,8 @@ def check(name: str, candidate, *, hidden: bool = False) -> None:
 
     name: the exercise's name (see ``autograder.EXERCISES``); candidate: the student's function
     (or class, for ``Value``). ``hidden=True`` runs the full grading set. The message says which
-    case failed, where (index, expected, got) and, when recognised, the likely mistake.
+    case failed, where (index, expected, got) and, when recognised, the likely mistake. A pass
+    prints one line, e.g. '✓ softmax: 9 visible cases passed'.
     """
     spec = REGISTRY.get(name)
     if spec is None:
@@ -297,6 +320,7 @@ def check(name: str, candidate, *, hidden: bool = False) -> None:
                           "A solution must not change the checker, NumPy or Python's builtins.")
     state = np.random.get_state()
     salt = _SALT.set(hidden_salt() if hidden else None)
+    cases = _CASES_RUN.set({})
     try:
         spec.check(candidate, hidden)
     except Failure as failure:
@@ -308,6 +332,9 @@ def check(name: str, candidate, *, hidden: bool = False) -> None:
     except Exception as exc:  # the candidate's output broke an assumption of the checker
         raise CheckFailed(f"{name}: your answer could not be checked: {type(exc).__name__}: "
                           f"{exc}. Check the type and shape of what you return.") from None
+    else:
+        print(passed_line(name, len(_CASES_RUN.get()), hidden))
     finally:
+        _CASES_RUN.reset(cases)
         _SALT.reset(salt)
         np.random.set_state(state)
