@@ -121,8 +121,11 @@ def _value(v):
 def matches(got, value, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
     """Whether ``got`` equals ``value`` (a wrong variant's output) up to tolerance."""
     try:
+        got = np.asarray(got)
+        if got.dtype.kind not in "biuf":  # complex, object, text: no known mistake is one
+            return False
         value = np.asarray(_value(value), dtype=float)
-        got = np.asarray(got, dtype=float)
+        got = got.astype(float)
         return got.shape == value.shape and bool(np.allclose(got, value, rtol=rtol, atol=atol))
     except Exception:
         return False

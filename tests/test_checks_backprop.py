@@ -8,6 +8,8 @@ name next to the candidate, which ``test_own_cache_*`` exercise on purpose.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from float32 import in_float32
@@ -914,3 +916,19 @@ def test_the_product_hint_is_for_products_and_the_slice_hint_for_assignments():
     assert "slice bounds" in hint and "multiply" not in hint
     _, hint = describe_exception(_numpy_error(lambda: a.reshape(5)))
     assert hint is None
+
+
+@pytest.mark.parametrize("name", ["glorot_uniform", "affine_forward", "sigmoid_backward"])
+def test_a_complex_answer_fails_without_the_checker_warning(name):
+    reference = getattr(nnlib, name)
+
+    def complex_answer(*args):
+        result = reference(*args)
+        if isinstance(result, tuple):
+            return (result[0].astype(complex),) + result[1:]
+        return result.astype(complex)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fails_with(name, complex_answer, "dtype complex128")
+    assert [str(w.message) for w in caught] == []  # e.g. a ComplexWarning of the checker's

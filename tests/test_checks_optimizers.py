@@ -3,6 +3,8 @@ alternatives pass, and realistic student mistakes fail with a message naming the
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from float32 import in_float32
@@ -567,3 +569,14 @@ def test_global_random_is_refused():
 @pytest.mark.parametrize("name", EXERCISES)
 def test_computing_in_float32_passes(name, hidden):
     check(name, in_float32(getattr(nnlib, name)), hidden=hidden)
+
+
+def test_a_complex_step_fails_without_the_checker_warning():
+    def sgd_complex(w, dw, config=None):
+        next_w, config = nnlib.sgd(w, dw, config)
+        return next_w.astype(complex), config
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert "dtype complex128" in failure("sgd", sgd_complex)
+    assert [str(w.message) for w in caught] == []

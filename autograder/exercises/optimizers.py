@@ -528,9 +528,9 @@ def _equal(a, b) -> bool:
 
 
 def _is_numeric(x) -> bool:
+    """Whether ``x`` is a real number or an array (or list) of them."""
     try:
-        np.asarray(x, dtype=float)
-        return True
+        return np.asarray(x).dtype.kind in "biuf"
     except Exception:
         return False
 

@@ -28,7 +28,10 @@ from ..core import Case, Failure, case_rng, exercise, numbered, run
 def _floats(got, shape: tuple) -> np.ndarray | None:
     """``got`` as a float array of ``shape``, or None when it is not one (for hint heuristics)."""
     try:
-        arr = np.asarray(got, dtype=float)
+        arr = np.asarray(got)
+        if arr.dtype.kind not in "biuf":
+            return None
+        arr = arr.astype(float)
     except Exception:
         return None
     return arr if arr.shape == shape else None
