@@ -31,6 +31,27 @@ DEFAULT_TIMEOUT = 5.0
 
 _SALT: contextvars.ContextVar[int | None] = contextvars.ContextVar("hidden_salt", default=None)
 
+_CASES_RUN: contextvars.ContextVar[dict | None] = contextvars.ContextVar("cases_run",
+                                                                         default=None)
+"""The cases the running check has called its candidate on (see ``_note_case``)."""
+
+
+def _note_case(case: Case) -> None:
+    """Count ``case`` as run by the current check: numbered cases by their number (a case's
+    variants, such as the one with the student's own cache, count once), others each."""
+    seen = _CASES_RUN.get()
+    if seen is not None and case is not None:
+        key = ("case", case.number, case.total) if case.number else ("object", id(case))
+        seen.setdefault(key, case)  # holding the case keeps its id from being reused
+
+
+def passed_line(name: str, count: int, hidden: bool) -> str:
+    """What a passing check prints, e.g. '✓ softmax: 9 visible cases passed'."""
+    if count == 0:
+        return f"✓ {name}: passed"
+    kind = "hidden" if hidden else "visible"
+    return f"✓ {name}: {count} {kind} case{'' if count == 1 else 's'} passed"
+
 
 def hidden_salt() -> int | None:
     """The grading term's secret salt for hidden cases (``$NNCOURSE_HIDDEN_SEED``), if any."""
@@ -239,11 +260,21 @@ def describe_exception(exc: BaseException) -> tuple[str, str | None]:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     kind = getattr(exc, "type_name", type(exc).__name__)
     text = f"it raised {kind}{': ' + message if message else ''}{where}"
-    hint = None
-    if isinstance(exc, ValueError) and ("matmul" in message or "shapes" in message
-                                        or "broadcast" in message):
-        hint = "check the shapes you multiply or add: print them to see which one is off"
-    return text, hint
+    return text, _shape_hint(exc, message)
+
+
+def _shape_hint(exc: BaseException, message: str) -> str | None:
+    """A hint for NumPy's shape errors: arithmetic and matrix products, or an assignment into a
+    slice (``a[i:j] = b``), which is a question of slice bounds, not of a product."""
+    if not isinstance(exc, ValueError):
+        return None
+    if "could not broadcast input array" in message:
+        return ("you assigned an array into a slice of another shape (`a[...] = b`): check the "
+                "slice bounds, e.g. print both shapes")
+    if ("operands could not be broadcast" in message or "matmul" in message
+            or "not aligned" in message):
+        return "check the shapes you multiply or add: print them to see which one is off"
+    return None
 
 
 def run(fn, case: Case, *args, timeout: float = DEFAULT_TIMEOUT, mutation_ok=(),
@@ -255,6 +286,7 @@ def run(fn, case: Case, *args, timeout: float = DEFAULT_TIMEOUT, mutation_ok=(),
     with ``forbid_warnings``, emits a NumPy RuntimeWarning (overflow, invalid value, ...).
     ``names`` label the positional arguments in messages.
     """
+    _note_case(case)
     kwargs = kwargs or {}
     names = names or [f"argument {i + 1}" for i in range(len(args))]
     before = [snapshot(a) for a in args]
@@ -292,11 +324,17 @@ def run(fn, case: Case, *args, timeout: float = DEFAULT_TIMEOUT, mutation_ok=(),
 
 
 def overflow_hint(message: str) -> str | None:
+    """A hint for a NumPy warning, in words that fit any notebook: a check whose exercise has a
+    known stable form (softmax, sigmoid, ...) replaces it with one naming that form."""
+    if "overflow" in message and "cast" in message:
+        return ("a number did not fit the dtype it was converted to (float32 holds at most about "
+                "3.4e38, and nothing below 1.4e-45): compute in the dtype of the input")
     if "overflow" in message and "exp" in message:
-        return ("np.exp overflowed on large inputs: shift the inputs first (subtract the row "
-                "maximum for softmax; use exp(-|x|) for sigmoid)")
+        return ("np.exp overflowed on large inputs (np.exp(710) is inf): rewrite the formula so "
+                "that np.exp only sees numbers that cannot be large")
     if "divide by zero" in message and "log" in message:
-        return "log(0) appeared: compute log-probabilities as `s - logsumexp(s)`, not log(softmax)"
+        return ("np.log(0) gave -inf: a probability underflowed to 0 before its log was taken; "
+                "compute the log directly instead of the log of a probability")
     return None
 
 
@@ -315,7 +353,8 @@ def check(name: str, candidate, *, hidden: bool = False) -> None:
 
     name: the exercise's name (see ``autograder.EXERCISES``); candidate: the student's function
     (or class, for ``Value``). ``hidden=True`` runs the full grading set. The message says which
-    case failed, where (index, expected, got) and, when recognised, the likely mistake.
+    case failed, where (index, expected, got) and, when recognised, the likely mistake. A pass
+    prints one line, e.g. '✓ softmax: 9 visible cases passed'.
     """
     spec = REGISTRY.get(name)
     if spec is None:
@@ -330,6 +369,7 @@ def check(name: str, candidate, *, hidden: bool = False) -> None:
                           "A solution must not change the checker, NumPy or Python's builtins.")
     state = np.random.get_state()
     salt = _SALT.set(hidden_salt() if hidden else None)
+    cases = _CASES_RUN.set({})
     try:
         spec.check(candidate, hidden)
     except Failure as failure:
@@ -341,6 +381,9 @@ def check(name: str, candidate, *, hidden: bool = False) -> None:
     except Exception as exc:  # the candidate's output broke an assumption of the checker
         raise CheckFailed(f"{name}: your answer could not be checked: {type(exc).__name__}: "
                           f"{exc}. Check the type and shape of what you return.") from None
+    else:
+        print(passed_line(name, len(_CASES_RUN.get()), hidden))
     finally:
+        _CASES_RUN.reset(cases)
         _SALT.reset(salt)
         np.random.set_state(state)

@@ -2,7 +2,8 @@
 
 Every exercise of the course lives here under the same name and signature as in the
 notebooks (e.g. ``nnlib.affine_backward``); the notebooks plug a student's functions into
-``Ops`` and ``MLP`` to train real networks with them.
+``Ops`` and ``MLP`` to train real networks with them. A plugged-in function that is not done
+yet or returns something unusable raises ``StudentFunctionError`` naming it (``nnlib.student``).
 """
 
 from .augmentation import random_shift, shift_image
@@ -31,6 +32,7 @@ from .models import MLP, accuracy, init_mlp, two_layer_net
 from .ops import Ops
 from .optim import adam, gradient_descent, rmsprop, sgd, sgd_momentum
 from .regularization import dropout_backward, dropout_forward, early_stopping, l2_penalty
+from .student import StudentFunctionError
 from .train import History, train
 from .transfer import extract_features, fine_tune_step, replace_head
 
@@ -62,12 +64,13 @@ EQUIVALENTS = {
 """Helpers that compute (the heart of) an exercise: withheld with it while it is graded."""
 
 __all__ = [
-    "EQUIVALENTS", "EXERCISES", "History", "MLP", "Ops", "Value", "accuracy", "adam", "affine_backward",
-    "affine_forward", "cross_entropy_loss", "dropout_backward", "dropout_forward",
-    "early_stopping", "extract_features", "fine_tune_step", "glorot_uniform", "gradient_descent",
-    "impute_missing", "init_mlp", "iterate_minibatches", "l2_penalty", "log_softmax", "mse_loss",
-    "mse_loss_backward", "numeric_gradient", "one_hot", "random_shift", "rel_error",
-    "relu_backward", "relu_forward", "replace_head", "rmsprop", "sgd", "sgd_momentum",
+    "EQUIVALENTS", "EXERCISES", "History", "MLP", "Ops", "StudentFunctionError", "Value",
+    "accuracy", "adam",
+    "affine_backward", "affine_forward", "cross_entropy_loss", "dropout_backward",
+    "dropout_forward", "early_stopping", "extract_features", "fine_tune_step", "glorot_uniform",
+    "gradient_descent", "impute_missing", "init_mlp", "iterate_minibatches", "l2_penalty",
+    "log_softmax", "mse_loss", "mse_loss_backward", "numeric_gradient", "one_hot", "random_shift",
+    "rel_error", "relu_backward", "relu_forward", "replace_head", "rmsprop", "sgd", "sgd_momentum",
     "shift_image", "sigmoid", "sigmoid_backward", "sigmoid_forward", "small_normal", "softmax",
     "softmax_cross_entropy_backward", "standardize", "train", "train_val_test_split",
     "two_layer_net",

@@ -10,15 +10,18 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from .dtypes import as_float
+
 
 def impute_missing(X_train: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Replace every NaN in ``X`` by the NaN-ignoring mean of its column in ``X_train``.
 
-    X_train: (N_train, D), X: (N, D). Returns a new float array (N, D); ``X`` is untouched.
-    A column that is entirely NaN in ``X_train`` has no mean: it raises ``ValueError``.
+    X_train: (N_train, D), X: (N, D). Returns a new float array (N, D) of X's floating dtype
+    (float64 for integers); ``X`` is untouched. A column that is entirely NaN in ``X_train`` has
+    no mean: it raises ``ValueError``.
     """
-    X_train = np.asarray(X_train, dtype=float)
-    X = np.array(X, dtype=float, copy=True)
+    X_train = as_float(X_train)
+    X = np.array(as_float(X), copy=True)
     observed = ~np.isnan(X_train)
     counts = observed.sum(axis=0)
     if np.any(counts == 0):
@@ -32,13 +35,14 @@ def impute_missing(X_train: np.ndarray, X: np.ndarray) -> np.ndarray:
 def standardize(X_train: np.ndarray, X: np.ndarray) -> np.ndarray:
     """``(X - mu) / sigma`` with the column mean and population std of ``X_train``.
 
-    X_train: (N_train, D), X: (N, D) -> (N, D). A column with ``sigma == 0`` is divided by 1.
+    X_train: (N_train, D), X: (N, D) -> (N, D) floats (float32 when both are float32). A column
+    with ``sigma == 0`` is divided by 1.
     """
-    X_train = np.asarray(X_train, dtype=float)
+    X_train = as_float(X_train)
     mu = X_train.mean(axis=0)
     sigma = X_train.std(axis=0)
-    sigma = np.where(sigma == 0, 1.0, sigma)
-    return (np.asarray(X, dtype=float) - mu) / sigma
+    sigma = np.where(sigma == 0, np.ones((), dtype=sigma.dtype), sigma)
+    return (as_float(X) - mu) / sigma
 
 
 def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .dtypes import as_float
+
 
 def affine_forward(x: np.ndarray, W: np.ndarray, b: np.ndarray):
     """``out = x @ W + b`` for x (N, D), W (D, M), b (M,) -> out (N, M), cache (x, W, b)."""
@@ -41,8 +43,9 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     """``1 / (1 + exp(-x))`` evaluated without overflow for any finite x.
 
     ``exp(-|x|)`` is at most 1, so it cannot overflow; the two branches are the same function.
+    Computed in x's floating dtype (float32 stays float32), float64 for integers.
     """
-    x = np.asarray(x, dtype=float)
+    x = as_float(x)
     z = np.exp(-np.abs(x))
     return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
 

@@ -9,35 +9,31 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _as_float(a) -> np.ndarray:
-    """``a`` as an array of its own floating dtype (float32 stays float32), else float64."""
-    a = np.asarray(a)
-    return a if np.issubdtype(a.dtype, np.floating) else a.astype(float)
+from .dtypes import as_float
 
 
 def mse_loss(y_pred: np.ndarray, y_true: np.ndarray) -> float:
     """Mean over every entry of ``(y_pred - y_true) ** 2``; both (N, ...) -> float."""
-    diff = _as_float(y_pred) - _as_float(y_true)
+    diff = as_float(y_pred) - as_float(y_true)
     return float(np.mean(diff * diff))
 
 
 def mse_loss_backward(y_pred: np.ndarray, y_true: np.ndarray) -> np.ndarray:
     """d mse_loss / d y_pred = 2 (y_pred - y_true) / (number of entries); shaped like y_pred."""
-    y_pred = _as_float(y_pred)
-    return 2.0 * (y_pred - _as_float(y_true)) / y_pred.size
+    y_pred = as_float(y_pred)
+    return 2.0 * (y_pred - as_float(y_true)) / y_pred.size
 
 
 def log_softmax(scores: np.ndarray) -> np.ndarray:
     """Row-wise ``s - logsumexp(s)`` for scores (N, C); finite for any finite input."""
-    scores = _as_float(scores)
+    scores = as_float(scores)
     shifted = scores - scores.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
     """Row-wise softmax of scores (N, C) -> probabilities (N, C), each row summing to 1."""
-    scores = _as_float(scores)
+    scores = as_float(scores)
     exps = np.exp(scores - scores.max(axis=1, keepdims=True))
     return exps / exps.sum(axis=1, keepdims=True)
 

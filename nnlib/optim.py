@@ -6,25 +6,35 @@ hyperparameters and the optimizer's state; missing keys get defaults; ``w`` is n
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 
 import numpy as np
+
+from .dtypes import float_dtype
+from .student import call, expect_like
 
 
 def _zeros_like_state(w) -> np.ndarray:
     """Zeros shaped like ``w`` for an optimizer's state: ``w``'s dtype when it is floating (a
     float32 model keeps float32 state), else float64 (integer ``w`` still gets float state)."""
-    w = np.asarray(w)
-    return np.zeros(w.shape, dtype=w.dtype if np.issubdtype(w.dtype, np.floating) else float)
+    return np.zeros(np.shape(w), dtype=float_dtype(w))
 
 
 def gradient_descent(grad_fn: Callable[[np.ndarray], np.ndarray], w0: np.ndarray,
                      learning_rate: float, num_steps: int) -> np.ndarray:
-    """Iterates of ``w <- w - learning_rate * grad_fn(w)``: array (num_steps + 1, *w0.shape)."""
-    w = np.array(w0, dtype=float, copy=True)
+    """Iterates of ``w <- w - learning_rate * grad_fn(w)``: array (num_steps + 1, *w0.shape).
+
+    Starts from a copy of ``w0`` in its floating dtype (float32 stays float32; integers become
+    float64). ``grad_fn`` must return an array shaped like w (``StudentFunctionError`` if not).
+    """
+    w = np.array(w0, dtype=float_dtype(w0), copy=True)
     path = [w.copy()]
     for _ in range(num_steps):
-        w = w - learning_rate * np.asarray(grad_fn(w), dtype=float)
+        grad = call(grad_fn, "grad_fn", w)
+        if isinstance(grad, (list, numbers.Real)) and not isinstance(grad, bool):
+            grad = np.asarray(grad)
+        w = w - learning_rate * expect_like(grad, grad_fn, "grad_fn", "the gradient", "w", w)
         path.append(w.copy())
     return np.stack(path)
 

@@ -8,13 +8,16 @@ name next to the candidate, which ``test_own_cache_*`` exercise on purpose.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from float32 import in_float32
 
 import nnlib
 from autograder import EXERCISES, check
 from autograder.compare import close_dict
-from autograder.core import Case, Failure
+from autograder.core import Case, Failure, describe_exception
 from autograder.exercises.backprop import _numeric_close
 
 NAMES = EXERCISES["03_backpropagation"]
@@ -601,7 +604,8 @@ MISTAKES = [
     ("softmax_cross_entropy_backward", softmax_ce_no_average, "forgot to average over the batch"),
     ("softmax_cross_entropy_backward", softmax_ce_no_one_hot, "forgot to subtract the one-hot"),
     ("softmax_cross_entropy_backward", softmax_ce_columns, "not `d[:, y] -= 1`"),
-    ("softmax_cross_entropy_backward", softmax_ce_unstable, "overflow", "subtract the row maximum"),
+    ("softmax_cross_entropy_backward", softmax_ce_unstable, "overflow",
+     "subtract each row's maximum"),
     ("softmax_cross_entropy_backward", softmax_ce_in_place, "modified its input `scores`"),
     ("softmax_cross_entropy_backward", softmax_ce_by_entries, "not by the number of entries"),
     ("glorot_uniform", glorot_normal, "not a normal one"),
@@ -779,3 +783,152 @@ def test_close_dict():
         close_dict({"W": np.ones(2), "c": np.zeros(1)}, expected, case)
     with pytest.raises(Failure, match=r"grads\['b'\]"):
         close_dict({"W": np.ones(2), "b": np.ones(1)}, expected, case, what="grads")
+
+
+# --- float32 ------------------------------------------------------------------------------------
+OUTSIDE_FLOAT32 = {"relu_forward": "tiny values", "relu_backward": "tiny values",
+                   "sigmoid_forward": "extreme |x| up to 1e300"}
+"""Hidden cases with float64 inputs that float32 cannot hold (1e-300 becomes 0, 1e300 inf)."""
+
+
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+@pytest.mark.parametrize("name", NAMES)
+def test_computing_in_float32_passes(name, hidden):
+    candidate = in_float32(getattr(nnlib, name))
+    if hidden and name in OUTSIDE_FLOAT32:
+        fails_with(name, candidate, OUTSIDE_FLOAT32[name], hidden=True)
+    else:
+        check(name, candidate, hidden=hidden)
+
+
+def test_own_cache_of_a_stable_float32_sigmoid_passes():
+    """A forward that keeps float32 in float32 gives a cache whose 1 - s is off by float32's
+    round-off where s saturates: the pair is right, and the cache is not to blame."""
+    ns = notebook("""
+def sigmoid_forward(x):
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(float)
+    z = np.exp(-np.abs(x))
+    out = np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+    return out, out
+
+def sigmoid_backward(dout, cache):
+    return dout * cache * (1 - cache)
+""")
+    check("sigmoid_forward", ns["sigmoid_forward"], hidden=True)
+    check("sigmoid_backward", ns["sigmoid_backward"], hidden=True)
+
+
+def test_float32_tolerance_still_catches_a_wrong_float32_answer():
+    def sigmoid_backward_no_dout_float32(dout, cache):
+        return (cache * (1 - cache)).astype(np.float32)
+
+    fails_with("sigmoid_backward", sigmoid_backward_no_dout_float32, "multiply by dout")
+
+
+# --- two_layer_net points at the loss gradient it calls -----------------------------------------
+NET_SOURCE = """
+def affine_forward(x, W, b):
+    return x @ W + b, (x, W, b)
+
+def affine_backward(dout, cache):
+    x, W, b = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
+
+def relu_forward(x):
+    return np.maximum(x, 0), x
+
+def relu_backward(dout, cache):
+    return dout * (cache > 0)
+
+def softmax_cross_entropy_backward(scores, y):
+    p = np.exp(scores - scores.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(len(y)), y] -= 1
+    return p{divide}
+
+def two_layer_net(params, X, y):
+    h, cache1 = affine_forward(X, params["W1"], params["b1"])
+    a, cache_relu = relu_forward(h)
+    scores, cache2 = affine_forward(a, params["W2"], params["b2"])
+    loss = nnlib.cross_entropy_loss(scores, y)
+    dscores = softmax_cross_entropy_backward(scores, y){again}
+    da, dW2, db2 = affine_backward(dscores, cache2)
+    dh = relu_backward(da, cache_relu)
+    _, dW1, db1 = affine_backward(dh, cache1)
+    return loss, {{"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}}
+"""
+
+
+def net_notebook(divide: str = " / len(y)", again: str = "") -> dict:
+    ns = notebook(NET_SOURCE.format(divide=divide, again=again))
+    ns["nnlib"] = nnlib
+    return ns
+
+
+def test_two_layer_net_with_its_own_pieces_passes():
+    check("two_layer_net", net_notebook()["two_layer_net"], hidden=True)
+
+
+def test_two_layer_net_n_times_too_large_names_the_loss_gradient_it_calls():
+    ns = net_notebook(divide="")
+    fails_with("two_layer_net", ns["two_layer_net"], "N = 5 times too large",
+               "the softmax_cross_entropy_backward your two_layer_net calls does not average")
+    fails_with("softmax_cross_entropy_backward", ns["softmax_cross_entropy_backward"],
+               "forgot to average over the batch")
+
+
+def test_two_layer_net_dividing_twice_names_the_loss_gradient_it_calls():
+    ns = net_notebook(again="\n    dscores = dscores / len(y)")
+    fails_with("two_layer_net", ns["two_layer_net"], "N = 5 times too small",
+               "your softmax_cross_entropy_backward already divides by N")
+
+
+def test_two_layer_net_n_times_too_large_without_a_loss_gradient_of_its_own():
+    def two_layer_net_unaveraged(params, X, y):
+        loss, grads = nnlib.two_layer_net(params, X, y)
+        return loss, {key: len(y) * value for key, value in grads.items()}
+
+    message = fails_with("two_layer_net", two_layer_net_unaveraged, "N = 5 times too large",
+                         "dscores = (softmax(scores) - one_hot(y)) / N")
+    assert "your two_layer_net calls" not in message
+
+
+def _numpy_error(action) -> ValueError:
+    try:
+        action()
+    except ValueError as exc:
+        return exc
+    raise AssertionError("no ValueError")
+
+
+def test_the_product_hint_is_for_products_and_the_slice_hint_for_assignments():
+    a, b = np.ones((4, 3)), np.ones((5, 3))
+
+    def assign():
+        a[1:] = b
+
+    for action in (lambda: a + b[:, :2], lambda: a @ b, lambda: a.dot(b)):
+        _, hint = describe_exception(_numpy_error(action))
+        assert "multiply or add" in hint
+    _, hint = describe_exception(_numpy_error(assign))
+    assert "slice bounds" in hint and "multiply" not in hint
+    _, hint = describe_exception(_numpy_error(lambda: a.reshape(5)))
+    assert hint is None
+
+
+@pytest.mark.parametrize("name", ["glorot_uniform", "affine_forward", "sigmoid_backward"])
+def test_a_complex_answer_fails_without_the_checker_warning(name):
+    reference = getattr(nnlib, name)
+
+    def complex_answer(*args):
+        result = reference(*args)
+        if isinstance(result, tuple):
+            return (result[0].astype(complex),) + result[1:]
+        return result.astype(complex)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fails_with(name, complex_answer, "dtype complex128")
+    assert [str(w.message) for w in caught] == []  # e.g. a ComplexWarning of the checker's

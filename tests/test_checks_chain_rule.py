@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from float32 import in_float32
 
 import nnlib
 from autograder import check
@@ -382,6 +383,39 @@ class AssignGrads(Scalar):
         return out
 
 
+class AssignEverywhere(Scalar):
+    """`=` instead of `+=` in every operation: the first expression to show it shares x among
+    three terms, and no listed variant of it matches."""
+
+    def __add__(self, other):
+        other = self._lift(other)
+        out = type(self)(self.data + other.data, (self, other))
+
+        def _backward():
+            self.grad = out.grad
+            other.grad = out.grad
+        out._backward = _backward
+        return out
+
+    def __mul__(self, other):
+        other = self._lift(other)
+        out = type(self)(self.data * other.data, (self, other))
+
+        def _backward():
+            self.grad = other.data * out.grad
+            other.grad = self.data * out.grad
+        out._backward = _backward
+        return out
+
+    def __pow__(self, n):
+        out = type(self)(self.data ** n, (self,))
+
+        def _backward():
+            self.grad = n * self.data ** (n - 1) * out.grad
+        out._backward = _backward
+        return out
+
+
 class NoReset(Scalar):
     def backward(self):
         self.grad = 1.0
@@ -485,6 +519,7 @@ class DataIsValue(Scalar):
 
 VALUE_MISTAKES = [
     (AssignGrads, "`+=`, not `=`"),
+    (AssignEverywhere, "In v = x + x, your x.grad is 1 instead of 2"),
     (NoReset, "reset every node's grad to 0"),
     (RecursiveTopo, "explicit stack"),
     (ReluAtZero, "not `x >= 0`"),
@@ -593,3 +628,11 @@ def test_numeric_gradient_cases_show_a_forward_difference():
         right = nnlib.numeric_gradient(c.f, x, h)
         forward = chain_rule._differences(c.f, x, h, "forward")
         assert not np.allclose(forward, right, rtol=1e-6, atol=1e-8), c.case.label
+
+
+# --- float32 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+def test_numeric_gradient_returning_float32_passes(hidden):
+    """x itself must be stepped in place (and restored), so only the result is float32."""
+    check("numeric_gradient", in_float32(nnlib.numeric_gradient, cast_inputs=False),
+          hidden=hidden)

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from float32 import in_float32
 
 import nnlib
 from autograder import check, core
@@ -446,3 +447,12 @@ def test_split_sizes_follow_round_not_int():
     n, test = 20, 0.18
     assert round(n * test) != int(n * test)
     assert math.ceil(n * 0.27) != round(n * 0.27)
+
+
+# --- float32 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+@pytest.mark.parametrize("name", ["impute_missing", "standardize", "one_hot"])
+def test_computing_in_float32_passes(name, hidden):
+    """The splits and mini-batches are left out: they return rows of X, which must come back
+    unchanged (float32 copies of float64 rows are other rows)."""
+    check(name, in_float32(getattr(nnlib, name)), hidden=hidden)

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from float32 import in_float32
 
 import nnlib
 from autograder import check
@@ -157,6 +158,17 @@ def test_mistake_fails_with_hint(name, candidate, hint):
     assert "could not be checked" not in message
 
 
+@pytest.mark.parametrize("name, candidate, hint", [
+    ("softmax", softmax_naive, "subtract each row's maximum"),
+    ("cross_entropy_loss", cross_entropy_log_of_softmax, "log-sum-exp"),
+])
+def test_warning_hints_speak_only_of_what_notebook_01_teaches(name, candidate, hint):
+    """Notebook 01 teaches the stable softmax and log-sum-exp; the sigmoid comes in 03."""
+    message = failure(name, candidate)
+    assert hint in message, message
+    assert "sigmoid" not in message.lower(), message
+
+
 def test_no_keepdims_on_square_scores_is_named():
     """On square scores the missing keepdims broadcasts silently; the variant names it."""
     def softmax_square_only(scores):
@@ -180,3 +192,10 @@ def test_broken_candidates_fail_cleanly(name):
     message = failure(name, lambda *args: float("nan") if name != "softmax"
                       else np.full(args[0].shape, np.nan))
     assert "expected" in message and "could not be checked" not in message
+
+
+# --- float32 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+@pytest.mark.parametrize("name", EXERCISES)
+def test_computing_in_float32_passes(name, hidden):
+    check(name, in_float32(getattr(nnlib, name)), hidden=hidden)

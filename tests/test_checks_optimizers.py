@@ -3,8 +3,11 @@ alternatives pass, and realistic student mistakes fail with a message naming the
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from float32 import in_float32
 
 import nnlib
 from autograder import check
@@ -50,16 +53,6 @@ def momentum_new_dict(w, dw, config=None):
     return w + v, config
 
 
-def momentum_get_only(w, dw, config=None):
-    """Reads hyperparameters with .get and stores only the state: within the contract."""
-    if config is None:
-        config = {}
-    v = config.get("momentum", 0.9) * config.get("velocity", 0) - config.get(
-        "learning_rate", 1e-2) * dw
-    config["velocity"] = v
-    return w + v, config
-
-
 def rmsprop_incremental(w, dw, config=None):
     if config is None:
         config = {}
@@ -86,7 +79,7 @@ def adam_effective_lr(w, dw, config=None):
 
 
 ALTERNATIVES = [("gradient_descent", gd_preallocated), ("sgd", sgd_new_dict),
-                ("sgd_momentum", momentum_new_dict), ("sgd_momentum", momentum_get_only),
+                ("sgd_momentum", momentum_new_dict),
                 ("rmsprop", rmsprop_incremental),
                 ("adam", adam_effective_lr)]
 
@@ -405,6 +398,43 @@ def adam_without_epsilon(w, dw, config=None):
     return w - c["learning_rate"] * m_hat / np.sqrt(v_hat), c
 
 
+# --- a config returned without its defaults (the contract: "defaults filled in") ---------------
+def sgd_defaults_not_filled(w, dw, config=None):
+    config = {} if config is None else config
+    return w - config.get("learning_rate", 1e-2) * dw, config
+
+
+def momentum_get_only(w, dw, config=None):
+    """Reads hyperparameters with .get and stores only the state."""
+    if config is None:
+        config = {}
+    v = config.get("momentum", 0.9) * config.get("velocity", 0) - config.get(
+        "learning_rate", 1e-2) * dw
+    config["velocity"] = v
+    return w + v, config
+
+
+def rmsprop_defaults_not_filled(w, dw, config=None):
+    c = {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8, **(config or {})}
+    cache = c["decay_rate"] * c.get("cache", 0.0) + (1 - c["decay_rate"]) * dw**2
+    config = {} if config is None else config
+    config["cache"] = cache
+    return w - c["learning_rate"] * dw / (np.sqrt(cache) + c["epsilon"]), config
+
+
+def adam_epsilon_not_filled(w, dw, config=None):
+    config = {} if config is None else config
+    for key, value in [("learning_rate", 1e-3), ("beta1", 0.9), ("beta2", 0.999), ("t", 0)]:
+        config.setdefault(key, value)
+    t = config["t"] + 1
+    m = config["beta1"] * config.get("m", 0.0) + (1 - config["beta1"]) * dw
+    v = config["beta2"] * config.get("v", 0.0) + (1 - config["beta2"]) * dw**2
+    config.update(t=t, m=m, v=v)
+    m_hat, v_hat = m / (1 - config["beta1"] ** t), v / (1 - config["beta2"] ** t)
+    return w - config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config.get("epsilon", 1e-8)), \
+        config
+
+
 MISTAKES = [
     ("gradient_descent", gd_without_w0, "start with w0"),
     ("gradient_descent", gd_one_step_short, "one step short"),
@@ -419,6 +449,10 @@ MISTAKES = [
     ("sgd", sgd_in_place, "changes the caller's weights"),
     ("sgd", sgd_no_config_returned, "return next_w, config"),
     ("sgd", sgd_config_required, "config=None"),
+    ("sgd", sgd_defaults_not_filled, "config.setdefault('learning_rate', 0.01)` stores it"),
+    ("sgd_momentum", momentum_get_only, "no key 'learning_rate'"),
+    ("rmsprop", rmsprop_defaults_not_filled, "defaults filled in"),
+    ("adam", adam_epsilon_not_filled, "config.setdefault('epsilon', 1e-08)"),
     ("sgd_momentum", momentum_stores_minus_v, "stored the velocity with the opposite sign"),
     ("sgd_momentum", momentum_not_stored, "store the new velocity in config['velocity']"),
     ("sgd_momentum", momentum_after_update, "velocity from before this step"),
@@ -528,3 +562,21 @@ def test_global_random_is_refused():
         return w - config.get("learning_rate", 1e-2) * dw + 0 * np.random.rand(), config  # noqa: NPY002
 
     assert "global random generator" in failure("sgd", noisy_sgd)
+
+
+# --- float32 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+@pytest.mark.parametrize("name", EXERCISES)
+def test_computing_in_float32_passes(name, hidden):
+    check(name, in_float32(getattr(nnlib, name)), hidden=hidden)
+
+
+def test_a_complex_step_fails_without_the_checker_warning():
+    def sgd_complex(w, dw, config=None):
+        next_w, config = nnlib.sgd(w, dw, config)
+        return next_w.astype(complex), config
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert "dtype complex128" in failure("sgd", sgd_complex)
+    assert [str(w.message) for w in caught] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from float32 import in_float32
 
 import nnlib
 from autograder import check
@@ -44,8 +45,13 @@ def dropout_forward_uniform(x, keep_prob, train, rng):
 
 def dropout_backward_inplace(dout, cache):
     dx = dout.copy()
-    dx *= cache
+    if cache is not None:
+        dx *= cache
     return dx
+
+
+def dropout_backward_multiply(dout, cache):
+    return dout if cache is None else np.multiply(dout, cache)
 
 
 def l2_penalty_comprehension(params, reg):
@@ -97,7 +103,7 @@ ALTERNATIVES = [
     ("dropout_forward", dropout_forward_where),
     ("dropout_forward", dropout_forward_uniform),
     ("dropout_backward", dropout_backward_inplace),
-    ("dropout_backward", np.multiply),
+    ("dropout_backward", dropout_backward_multiply),
     ("l2_penalty", l2_penalty_comprehension),
     ("early_stopping", early_stopping_counter),
     ("shift_image", shift_image_loops),
@@ -216,6 +222,23 @@ def backward_ignores_mask(dout, cache):
 
 def backward_binary_mask(dout, cache):
     return dout * (cache > 0)
+
+
+H_EVAL_RETURNS = "dropout_backward(dout, None) must return dout"
+
+
+def backward_fails_in_evaluation(dout, cache):
+    return dout * cache  # raises in evaluation mode, where cache is None
+
+
+def backward_multiply(dout, cache):
+    return np.multiply(dout, cache)  # the same, through NumPy
+
+
+def backward_zero_in_evaluation(dout, cache):
+    if cache is None:
+        return np.zeros_like(dout)
+    return dout * cache
 
 
 # l2_penalty
@@ -359,6 +382,17 @@ def shift_edge_fill(image, dy, dx):
     return padded[top:top + h, left:left + w]
 
 
+def shift_slices_fail_at_zero(image, dy, dx):
+    """Right for every nonzero shift; with dy == 0, image[:-0] is empty and NumPy raises."""
+    out = np.zeros_like(image)
+    rows_to = slice(dy, None) if dy >= 0 else slice(None, dy)
+    rows_from = slice(None, -dy) if dy >= 0 else slice(-dy, None)
+    cols_to = slice(dx, None) if dx >= 0 else slice(None, dx)
+    cols_from = slice(None, -dx) if dx >= 0 else slice(-dx, None)
+    out[rows_to, cols_to] = image[rows_from, cols_from]
+    return out
+
+
 # random_shift
 def random_same_shift(images, max_shift, rng):
     dy, dx = rng.integers(-max_shift, max_shift + 1, size=2)
@@ -433,6 +467,9 @@ WRONG = [
     ("dropout_backward", backward_returns_mask, "you returned the mask"),
     ("dropout_backward", backward_ignores_mask, "the mask is missing"),
     ("dropout_backward", backward_binary_mask, "as it is"),
+    ("dropout_backward", backward_fails_in_evaluation, H_EVAL_RETURNS),
+    ("dropout_backward", backward_zero_in_evaluation, H_EVAL_RETURNS),
+    ("dropout_backward", backward_multiply, H_EVAL_RETURNS),
     ("l2_penalty", l2_penalises_biases, "biases and other parameters"),
     ("l2_penalty", l2_missing_half, "the factor 0.5 is missing"),
     ("l2_penalty", l2_gradient_twice, "the 0.5 cancels the 2"),
@@ -452,6 +489,7 @@ WRONG = [
     ("shift_image", shift_swapped, "dy and dx are swapped"),
     ("shift_image", shift_reversed, "the direction is reversed"),
     ("shift_image", shift_edge_fill, "vacated pixels must be 0"),
+    ("shift_image", shift_slices_fail_at_zero, "`image[:-0]` is empty"),
     ("random_shift", random_same_shift, "every image got the same shift"),
     ("random_shift", random_exclusive_bound, "excludes its upper bound"),
     ("random_shift", random_wraps, "wrapped around"),
@@ -535,3 +573,16 @@ def test_junk_returns_give_clear_failures(name):
         message = failure_message(name, _returning(value, ARITY[name]))
         assert "could not be checked" not in message, (value, message)
         assert message.startswith(f"{name}: case "), (value, message)
+
+
+# --- float32 ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
+@pytest.mark.parametrize("name", NAMES)
+def test_computing_in_float32_passes(name, hidden):
+    check(name, in_float32(getattr(nnlib, name)), hidden=hidden)
+
+
+def test_slice_errors_get_a_slicing_hint_not_the_product_one():
+    message = failure_message("shift_image", shift_slices_fail_at_zero)
+    assert "could not broadcast input array" in message
+    assert "multiply or add" not in message

@@ -338,8 +338,28 @@ def test_float32_network_trains_in_float32():
     regress = nnlib.MLP.create([4, 8, 3], rng, dtype=np.float32, ops=Ops(**MSE))
     _, grads = regress.loss_and_grads(X, np.zeros((20, 3), dtype=np.float32))
     assert all(g.dtype == np.float32 for g in grads.values())
-    # nnlib.sigmoid computes in float64 on purpose (the autograder's sigmoid checks rely on it)
-    assert nnlib.sigmoid(np.ones(2, dtype=np.float32)).dtype == np.float64
+    sigmoid_net = nnlib.MLP.create([4, 8, 3], rng, dtype=np.float32, activation="sigmoid")
+    _, grads = sigmoid_net.loss_and_grads(X, y)
+    assert all(g.dtype == np.float32 for g in grads.values())
+
+
+def test_exercises_keep_float32_in_float32_and_integers_become_float64():
+    x32 = np.array([[-30.0, -1.0, 0.0, 2.0, 50.0]], dtype=np.float32)
+    out, cache = nnlib.sigmoid_forward(x32)
+    assert out.dtype == cache.dtype == np.float32
+    np.testing.assert_allclose(out, nnlib.sigmoid(x32.astype(np.float64)), rtol=1e-6)
+    assert nnlib.sigmoid_backward(np.ones_like(x32), cache).dtype == np.float32
+    assert nnlib.sigmoid(np.array([1, 2])).dtype == np.float64
+    X_train = np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 8.0]], dtype=np.float32)
+    imputed = nnlib.impute_missing(X_train, X_train)
+    assert imputed.dtype == np.float32 and imputed[0, 1] == 6.0
+    assert nnlib.impute_missing(X_train, np.array([[1, 2]])).dtype == np.float64
+    scaled = nnlib.standardize(imputed, imputed)
+    assert scaled.dtype == np.float32
+    np.testing.assert_allclose(scaled.std(axis=0), 1.0, rtol=1e-6)
+    path = nnlib.gradient_descent(lambda w: 2 * w, np.ones(2, dtype=np.float32), 0.25, 2)
+    assert path.dtype == np.float32
+    assert nnlib.gradient_descent(lambda w: 2 * w, np.array([1, 2]), 0.25, 2).dtype == np.float64
 
 
 # --- 05 regularization -------------------------------------------------------------------------

@@ -6,7 +6,9 @@ gradient a second time with central differences of the reference function in flo
 (``nnlib.numeric_gradient``), away from ReLU's kink. Forward passes are checked for their
 ``(out, cache)`` contract, cache by content. A backward pass is checked with nnlib's cache and,
 when the student's own forward sits next to it (the notebook's namespace), with the cache that
-forward returns, so the pair works when plugged into ``nnlib``.
+forward returns, so the pair works when plugged into ``nnlib``. Float32 inputs (as in a float32
+network: inputs, parameters and dout) may be computed in float32; a float32 answer, or one
+computed from a float32 input or cache, is compared with float32's tolerances.
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ import numpy as np
 
 import nnlib
 
-from ..compare import close, close_dict, close_scalar, generic_hint, unpack
+from ..compare import close, close_dict, close_scalar, generic_hint, low_precision, unpack
 from ..core import Case, Failure, case_rng, exercise, numbered, run
+from .losses import softmax_warning_hint
 
 NUMERIC_TOL = 1e-5
 """Largest relative error (see ``_numeric_close``) between a gradient and central differences."""
+
+NUMERIC_TOL_FLOAT32 = 1e-3
+"""The same for a gradient computed in float32 (or from float32 inputs or caches)."""
 
 TRUNCATED = ("your result has an integer dtype, so fractions were cut off: create the output "
              "with a float dtype (np.zeros_like(x) copies the integer dtype of an integer x)")
@@ -42,11 +48,10 @@ def _shapes(**arrays) -> str:
     return ", ".join(parts)
 
 
-def _tolerance(*arrays) -> tuple[float, float]:
-    """(rtol, atol) for results computed from ``arrays``: looser when one is float32."""
-    if any(np.asarray(a).dtype == np.float32 for a in arrays):
-        return 1e-4, 1e-5
-    return 1e-6, 1e-9
+def _like(rng: np.random.Generator, x: np.ndarray, shape: tuple) -> np.ndarray:
+    """An upstream gradient ``dout`` of ``shape``: float32 when ``x`` is (a float32 network)."""
+    dout = rng.normal(size=shape)
+    return dout.astype(np.float32) if x.dtype == np.float32 else dout
 
 
 def _unpack(got, names: tuple[str, ...], case: Case) -> tuple:
@@ -69,12 +74,15 @@ def _default_hint(hint: str):
 
 
 def _numeric_close(got, f: Callable[[np.ndarray], float], x, case: Case, *, what: str,
-                   tol: float = NUMERIC_TOL) -> None:
+                   computed_from=()) -> None:
     """Fail unless the gradient ``got`` (shaped like ``x``) matches central differences of ``f``.
 
     float64 throughout. The relative error of each entry is ``nnlib.rel_error``'s, with the floor
-    at 1e-2 of the largest entry, so round-off on entries near 0 does not count.
+    at 1e-2 of the largest entry, so round-off on entries near 0 does not count. A float32
+    ``got`` (or one computed from a float32 input in ``computed_from``) is allowed float32's
+    round-off.
     """
+    tol = NUMERIC_TOL_FLOAT32 if low_precision(got, x, *computed_from) else NUMERIC_TOL
     point = np.array(x, dtype=np.float64)  # a copy: numeric_gradient perturbs it in place
     numeric = nnlib.numeric_gradient(f, point)
     got = np.asarray(got, dtype=np.float64)
@@ -88,10 +96,11 @@ def _numeric_close(got, f: Callable[[np.ndarray], float], x, case: Case, *, what
                   case=case, hint=generic_hint(got, numeric))
 
 
-def _own_forward(fn, name: str):
-    """The student's forward ``name`` from the namespace that defines ``fn``, if there is one.
+def _own_function(fn, name: str):
+    """The student's function ``name`` from the namespace that defines ``fn``, if there is one.
 
-    In a notebook this is the student's own forward pass; nnlib's reference counts as none.
+    In a notebook this is the student's own forward pass (or loss gradient, ...); nnlib's
+    reference counts as none.
     """
     namespace = getattr(fn, "__globals__", None)
     forward = namespace.get(name) if isinstance(namespace, dict) else None
@@ -101,13 +110,14 @@ def _own_forward(fn, name: str):
 
 
 def _check_own_cache(fn, forward_name: str, inputs: tuple, dout, case: Case,
-                     compare: Callable[[object, Case], None], cache_hint: str) -> None:
+                     compare: Callable[[object, Case, tuple], None], cache_hint: str) -> None:
     """Run backward ``fn`` on the cache of the student's own forward of ``inputs``.
 
     Skipped when there is no such forward or it fails (its own check reports that).
-    ``compare(got, case)`` raises Failure when the gradient is wrong.
+    ``compare(got, case, computed_from)`` raises Failure when the gradient is wrong;
+    ``computed_from`` is ``(cache,)``, so that a float32 cache gets float32's tolerances.
     """
-    forward = _own_forward(fn, forward_name)
+    forward = _own_function(fn, forward_name)
     if forward is None:
         return
     try:
@@ -117,7 +127,7 @@ def _check_own_cache(fn, forward_name: str, inputs: tuple, dout, case: Case,
         return
     own = Case(f"{case.label}; the cache from your {forward_name}", case.number, case.total)
     try:
-        compare(run(fn, own, dout, cache, names=["dout", "cache"]), own)
+        compare(run(fn, own, dout, cache, names=["dout", "cache"]), own, (cache,))
     except Failure as failure:
         raise Failure(failure.what + f"\nWith nnlib's cache the gradient is right: the cache "
                       f"your {forward_name} returns is not what it should be.",
@@ -167,8 +177,7 @@ def check_affine_forward(fn, hidden: bool) -> None:
         got = run(fn, case, x, W, b, names=["x", "W", "b"])
         out, cache = _unpack(got, ("out", "cache"), case)
         expected, _ = nnlib.affine_forward(x, W, b)
-        rtol, atol = _tolerance(x, W, b)
-        close(out, expected, case, what="out", rtol=rtol, atol=atol, mistakes=[
+        close(out, expected, case, what="out", computed_from=(x, W, b), mistakes=[
             ("you forgot to add the bias b", lambda: x @ W),
             ("add the bias b, do not subtract it", lambda: x @ W - b),
             ("x @ W needs no transpose: x (N, D) @ W (D, M) is (N, M)", lambda: x @ W.T + b),
@@ -181,15 +190,16 @@ def check_affine_forward(fn, hidden: bool) -> None:
         _check_affine_cache(cache, x, W, b, expected, case)
 
 
-def _affine_grads_close(got, dout, x, W, b, case: Case) -> None:
+def _affine_grads_close(got, dout, x, W, b, case: Case, computed_from=()) -> None:
     """Fail unless ``got`` is (dx, dW, db) for ``dout`` and cache (x, W, b)."""
     dx, dW, db = _unpack(got, ("dx", "dW", "db"), case)
     e_dx, e_dW, e_db = nnlib.affine_backward(dout, (x, W, b))
     n, m = dout.shape
-    close(dx, e_dx, case, what="dx", batch=n, mistakes=[
+    inputs = (dout, x, W, b, *computed_from)
+    close(dx, e_dx, case, what="dx", batch=n, computed_from=inputs, mistakes=[
         ("dx = dout @ W.T: multiply by W transposed (you used W)", lambda: dout @ W),
     ])
-    close(dW, e_dW, case, what="dW", batch=n, mistakes=[
+    close(dW, e_dW, case, what="dW", batch=n, computed_from=inputs, mistakes=[
         ("dW = x.T @ dout (you computed dout.T @ x, its transpose)", lambda: dout.T @ x),
         ("dW = x.T @ dout sums over the batch: do not divide by N", lambda: x.T @ dout / n),
     ])
@@ -205,7 +215,8 @@ def _affine_grads_close(got, dout, x, W, b, case: Case) -> None:
             return "db has shape (M,): sum with axis=0 and without keepdims"
         return None
 
-    close(db, e_db, case, what="db", batch=n, shape_hint=db_shape_hint, mistakes=[
+    close(db, e_db, case, what="db", batch=n, shape_hint=db_shape_hint, computed_from=inputs,
+          mistakes=[
         ("db sums dout over the batch: dout.sum(axis=0), not the mean",
          lambda: dout.mean(axis=0)),
         ("sum dout over axis=0 (the batch), not axis=1", lambda: dout.sum(axis=1)),
@@ -215,22 +226,21 @@ def _affine_grads_close(got, dout, x, W, b, case: Case) -> None:
 @exercise("affine_backward")
 def check_affine_backward(fn, hidden: bool) -> None:
     rng = case_rng(302)
-    cases = [c for c in _affine_cases(hidden) if c[1].dtype != np.float32]  # float64 grads
-    numbered([c for c, *_ in cases])
-    for case, x, W, b in cases:
-        dout = rng.normal(size=(x.shape[0], W.shape[1]))
+    for case, x, W, b in _affine_cases(hidden):
+        dout = _like(rng, x, (x.shape[0], W.shape[1]))
         got = run(fn, case, dout, (x, W, b), names=["dout", "cache"])
         _affine_grads_close(got, dout, x, W, b, case)
         dx, dW, db = got
+        inputs = (dout, x, W, b)
         _numeric_close(dx, lambda v: np.sum(dout * nnlib.affine_forward(v, W, b)[0]), x, case,
-                       what="dx")
+                       what="dx", computed_from=inputs)
         _numeric_close(dW, lambda v: np.sum(dout * nnlib.affine_forward(x, v, b)[0]), W, case,
-                       what="dW")
+                       what="dW", computed_from=inputs)
         _numeric_close(db, lambda v: np.sum(dout * nnlib.affine_forward(x, W, v)[0]), b, case,
-                       what="db")
+                       what="db", computed_from=inputs)
         _check_own_cache(
             fn, "affine_forward", (x, W, b), dout, case,
-            lambda got, c: _affine_grads_close(got, dout, x, W, b, c),
+            lambda got, c, cache: _affine_grads_close(got, dout, x, W, b, c, cache),
             "affine_forward must return `cache = (x, W, b)`, the inputs in this order")
 
 
@@ -294,10 +304,10 @@ def check_relu_forward(fn, hidden: bool) -> None:
             ])
 
 
-def _relu_grad_close(got, dout, x, case: Case) -> None:
+def _relu_grad_close(got, dout, x, case: Case, computed_from=()) -> None:
     """Fail unless ``got`` is d/dx for upstream ``dout`` and cache ``x``."""
     expected = nnlib.relu_backward(dout, x)
-    close(got, expected, case, what="dx", mistakes=[
+    close(got, expected, case, what="dx", computed_from=(dout, x, *computed_from), mistakes=[
         ("at x == 0 the gradient is 0: use the mask x > 0, not x >= 0", lambda: dout * (x >= 0)),
         ("multiply dout by the mask: you returned only the mask (x > 0)",
          lambda: (x > 0).astype(float)),
@@ -318,14 +328,14 @@ def _relu_grad_close(got, dout, x, case: Case) -> None:
 def check_relu_backward(fn, hidden: bool) -> None:
     rng = case_rng(312)
     for case, x in _relu_cases(hidden):
-        dout = rng.normal(size=x.shape)
+        dout = _like(rng, x, x.shape)
         got = run(fn, case, dout, x, names=["dout", "cache"])
         _relu_grad_close(got, dout, x, case)
         if _numeric_ok(x):
             _numeric_close(got, lambda v: np.sum(dout * nnlib.relu_forward(v)[0]), x, case,
-                           what="dx")
+                           what="dx", computed_from=(dout,))
         _check_own_cache(fn, "relu_forward", (x,), dout, case,
-                         lambda got, c: _relu_grad_close(got, dout, x, c),
+                         lambda got, c, cache: _relu_grad_close(got, dout, x, c, cache),
                          "relu_forward must return `cache = x`, its input")
 
 
@@ -354,14 +364,13 @@ def check_sigmoid_forward(fn, hidden: bool) -> None:
         try:
             got = run(fn, case, x, names=["x"], forbid_warnings=True)
         except Failure as failure:
-            if "overflow" in failure.what:
+            if "overflow" in failure.what and "exp" in failure.what:
                 failure.hint = SIGMOID_OVERFLOW
             raise
         out, cache = _unpack(got, ("out", "cache"), case)
         expected = nnlib.sigmoid(x)
-        rtol, atol = _tolerance(x)
         xf = x.astype(float)
-        close(out, expected, case, what="out", rtol=rtol, atol=atol, mistakes=[
+        close(out, expected, case, what="out", computed_from=(x,), mistakes=[
             ("the sigmoid is 1 / (1 + exp(-x)), with a minus sign in the exponent",
              lambda: nnlib.sigmoid(-xf)),
             ("that is tanh; the sigmoid is 1 / (1 + exp(-x))", lambda: np.tanh(xf)),
@@ -369,15 +378,16 @@ def check_sigmoid_forward(fn, hidden: bool) -> None:
             (TRUNCATED, lambda: np.trunc(expected)),
         ])
         with _default_hint("sigmoid_forward's cache is its output: `return out, out`"):
-            close(cache, expected, case, what="cache", rtol=rtol, atol=atol, mistakes=[
+            close(cache, expected, case, what="cache", computed_from=(x,), mistakes=[
                 ("sigmoid_forward's cache is its output out (sigmoid_backward computes "
                  "s * (1 - s) from it), not the input x", x),
             ])
 
 
-def _sigmoid_grad_close(got, dout, s, case: Case) -> None:
+def _sigmoid_grad_close(got, dout, s, case: Case, computed_from=()) -> None:
     """Fail unless ``got`` is d/dx for upstream ``dout`` and cache ``s = sigmoid(x)``."""
-    close(got, nnlib.sigmoid_backward(dout, s), case, what="dx", mistakes=[
+    close(got, nnlib.sigmoid_backward(dout, s), case, what="dx",
+          computed_from=(dout, s, *computed_from), mistakes=[
         ("the cache is the forward's output s = sigmoid(x), not x: use dout * s * (1 - s) "
          "without applying the sigmoid again",
          lambda: dout * nnlib.sigmoid(s) * (1 - nnlib.sigmoid(s))),
@@ -394,13 +404,14 @@ def _sigmoid_grad_close(got, dout, s, case: Case) -> None:
 def check_sigmoid_backward(fn, hidden: bool) -> None:
     rng = case_rng(322)
     for case, x in _sigmoid_cases(hidden):
-        dout = rng.normal(size=x.shape)
-        s = nnlib.sigmoid(x)
+        dout = _like(rng, x, x.shape)
+        s = nnlib.sigmoid(x)  # float32 for a float32 x, as a float32 network's cache
         got = run(fn, case, dout, s, names=["dout", "cache"])
         _sigmoid_grad_close(got, dout, s, case)
-        _numeric_close(got, lambda v: np.sum(dout * nnlib.sigmoid(v)), x, case, what="dx")
+        _numeric_close(got, lambda v: np.sum(dout * nnlib.sigmoid(v)), x, case, what="dx",
+                       computed_from=(dout, s))
         _check_own_cache(fn, "sigmoid_forward", (x,), dout, case,
-                         lambda got, c: _sigmoid_grad_close(got, dout, s, c),
+                         lambda got, c, cache: _sigmoid_grad_close(got, dout, s, c, cache),
                          "sigmoid_forward must return `cache = out`, its output, which "
                          "sigmoid_backward uses as s")
 
@@ -413,7 +424,7 @@ def check_mse_loss_backward(fn, hidden: bool) -> None:
     if hidden:
         specs += [("random", (20, 2)), ("1-D", (3,)), ("3-D", (2, 3, 4)),
                   ("integer y_true", (6, 2)), ("integer y_pred and y_true", (3, 3)),
-                  ("random", (50, 7))]
+                  ("random", (50, 7)), ("float32 y_pred and y_true", (8, 3))]
     cases = numbered([Case(f"{label}: y_pred and y_true of shape {shape}")
                       for label, shape in specs])
     for case, (label, shape) in zip(cases, specs):
@@ -422,6 +433,8 @@ def check_mse_loss_backward(fn, hidden: bool) -> None:
             y_true = rng.integers(-3, 4, size=shape)
         if "integer y_pred" in label:
             y_pred = rng.integers(-3, 4, size=shape)
+        if "float32" in label:
+            y_pred, y_true = y_pred.astype(np.float32), y_true.astype(np.float32)
         got = run(fn, case, y_pred, y_true, names=["y_pred", "y_true"])
         diff = np.asarray(y_pred, dtype=float) - y_true
         size, n = diff.size, shape[0]
@@ -432,7 +445,7 @@ def check_mse_loss_backward(fn, hidden: bool) -> None:
             return None
 
         close(got, nnlib.mse_loss_backward(y_pred, y_true), case, what="the gradient",
-              shape_hint=shape_hint, mistakes=[
+              shape_hint=shape_hint, computed_from=(y_pred, y_true), mistakes=[
                   ("the derivative of the square brings a factor 2: 2 * (y_pred - y_true) / size",
                    lambda: diff / size),
                   ("mse_loss averages over every entry: divide by y_pred.size, not by N "
@@ -445,7 +458,7 @@ def check_mse_loss_backward(fn, hidden: bool) -> None:
                    "2 * (y_pred - y_true) / size", lambda: -2 * diff / size),
               ])
         _numeric_close(got, lambda v: nnlib.mse_loss(v, y_true), y_pred, case,
-                       what="the gradient")
+                       what="the gradient", computed_from=(y_true,))
 
 
 def _score_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
@@ -469,6 +482,8 @@ def _score_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
                       np.array([0, 3, 1])))
         cases.append((Case("int32 labels (N=5, C=3)"), rng.normal(size=(5, 3)),
                       rng.integers(0, 3, size=5).astype(np.int32)))
+        cases.append((Case("float32 scores (N=6, C=4)"),
+                      (rng.normal(size=(6, 4)) * 2).astype(np.float32), rng.integers(0, 4, size=6)))
     numbered([c for c, _, _ in cases])
     return cases
 
@@ -476,7 +491,11 @@ def _score_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
 @exercise("softmax_cross_entropy_backward")
 def check_softmax_cross_entropy_backward(fn, hidden: bool) -> None:
     for case, scores, y in _score_cases(hidden):
-        got = run(fn, case, scores, y, names=["scores", "y"], forbid_warnings=True)
+        try:
+            got = run(fn, case, scores, y, names=["scores", "y"], forbid_warnings=True)
+        except Failure as failure:
+            failure.hint = softmax_warning_hint(failure.what) or failure.hint
+            raise
         n, c = scores.shape
         p = nnlib.softmax(scores)
         one_hot = np.eye(c)[y]
@@ -492,7 +511,7 @@ def check_softmax_cross_entropy_backward(fn, hidden: bool) -> None:
             return (e / e.sum(axis=0) - one_hot) / n
 
         close(got, nnlib.softmax_cross_entropy_backward(scores, y), case, what="dscores",
-              batch=n, mistakes=[
+              batch=n, computed_from=(scores,), mistakes=[
                   ("you forgot to average over the batch: divide (softmax - one_hot) by N",
                    lambda: p - one_hot),
                   ("you forgot to subtract the one-hot labels: (softmax(scores) - one_hot(y)) / N",
@@ -509,7 +528,7 @@ def check_softmax_cross_entropy_backward(fn, hidden: bool) -> None:
               ])
         if np.max(np.abs(scores)) < 100:
             _numeric_close(got, lambda v: nnlib.cross_entropy_loss(v, y), scores, case,
-                           what="dscores")
+                           what="dscores", computed_from=(scores,))
 
 
 # --- Glorot initialisation --------------------------------------------------------------------
@@ -594,7 +613,7 @@ def check_glorot_uniform(fn, hidden: bool) -> None:
                   mistakes=_glorot_mistakes(fan_in, fan_out, seed))
         except Failure as failure:
             if (failure.hint is None and isinstance(got, np.ndarray)
-                    and got.shape == expected.shape):
+                    and got.shape == expected.shape and got.dtype.kind in "biuf"):
                 failure.hint = _glorot_fallback_hint(got, expected, b, rng_used)
             raise
         if rng.bit_generator.state != reference_rng.bit_generator.state:
@@ -614,7 +633,8 @@ def _net_cases(hidden: bool) -> list[tuple[Case, dict, np.ndarray, np.ndarray]]:
     specs = [("random", 5, 4, 6, 3), ("batch of 1", 1, 3, 4, 2)]
     if hidden:
         specs += [("random", 8, 6, 10, 4), ("random", 20, 2, 5, 5), ("D = H = C", 6, 4, 4, 4),
-                  ("integer X", 4, 3, 5, 3), ("random", 3, 7, 3, 6)]
+                  ("integer X", 4, 3, 5, 3), ("random", 3, 7, 3, 6),
+                  ("float32 X and params", 6, 4, 5, 3)]
     cases = []
     for label, n, d, h, c in specs:
         while True:
@@ -625,6 +645,9 @@ def _net_cases(hidden: bool) -> list[tuple[Case, dict, np.ndarray, np.ndarray]]:
             pre = X @ params["W1"] + params["b1"]
             if np.all(np.abs(pre) > 1e-2) and np.any(pre < 0):
                 break
+        if label.startswith("float32"):
+            X = X.astype(np.float32)
+            params = {key: value.astype(np.float32) for key, value in params.items()}
         y = rng.integers(0, c, size=n)
         shapes = _shapes(X=X, W1=params["W1"], W2=params["W2"])
         cases.append((Case(f"{label}: {shapes}, N={n}, C={c}"), params, X, y))
@@ -632,8 +655,39 @@ def _net_cases(hidden: bool) -> list[tuple[Case, dict, np.ndarray, np.ndarray]]:
     return cases
 
 
-def _net_mistakes(params: dict, X, y) -> tuple[list, dict]:
-    """Known wrong variants: (for the loss, for each gradient)."""
+def _calls_own(fn, name: str) -> bool:
+    """Whether ``fn``'s code calls a function ``name`` that is the student's own (not nnlib's)."""
+    code = getattr(fn, "__code__", None)
+    return code is not None and name in code.co_names and _own_function(fn, name) is not None
+
+
+def _scaled_grads(params: dict, X, y, factor: float) -> dict:
+    """The right gradients with dscores multiplied by ``factor`` (every gradient scales with it)."""
+    _, grads = nnlib.two_layer_net(params, X, y)
+    return {key: factor * value for key, value in grads.items()}
+
+
+def _loss_gradient_hints(fn, n: int) -> tuple[str, str]:
+    """Hints for every gradient N times too large, and N times too small: the loss gradient
+    (the student's own softmax_cross_entropy_backward when two_layer_net calls it)."""
+    own = "softmax_cross_entropy_backward"
+    if _calls_own(fn, own):
+        large = (f"every gradient is N = {n} times too large: the {own} your two_layer_net calls "
+                 f"does not average over the batch; it must return (softmax(scores) - "
+                 f"one_hot(y)) / N (run its check)")
+        small = (f"every gradient is N = {n} times too small: your {own} already divides by N, "
+                 f"so two_layer_net must not divide again")
+    else:
+        large = (f"every gradient is N = {n} times too large: the loss is an average over the "
+                 f"batch, so dscores = (softmax(scores) - one_hot(y)) / N")
+        small = (f"every gradient is N = {n} times too small: dscores = (softmax(scores) - "
+                 f"one_hot(y)) / N divides by N once; do not divide again")
+    return large, small
+
+
+def _net_mistakes(params: dict, X, y, fn=None) -> tuple[list, dict]:
+    """Known wrong variants: (for the loss, for each gradient). ``fn``: the candidate, whose
+    own functions the hints may name."""
     W1, b1, W2, b2 = (params[k] for k in ("W1", "b1", "W2", "b2"))
     n = X.shape[0]
     h = X @ W1 + b1
@@ -658,6 +712,11 @@ def _net_mistakes(params: dict, X, y) -> tuple[list, dict]:
         "W1": [(relu, lambda: X.T @ da)],
         "b1": [(relu, lambda: da.sum(axis=0)), (bias_sum, lambda: dh.mean(axis=0))],
     }
+    if n > 1:
+        large, small = _loss_gradient_hints(fn, n)
+        for key in grads:
+            grads[key] += [(large, lambda key=key: _scaled_grads(params, X, y, n)[key]),
+                           (small, lambda key=key: _scaled_grads(params, X, y, 1 / n)[key])]
     return loss, grads
 
 
@@ -671,18 +730,22 @@ def check_two_layer_net(fn, hidden: bool) -> None:
             raise Failure("the first item you returned is a dict", case=case,
                           hint="return the loss first, then the grads: `return loss, grads`")
         ref_loss, ref_grads = nnlib.two_layer_net(params, X, y)
-        loss_mistakes, grad_mistakes = _net_mistakes(params, X, y)
+        loss_mistakes, grad_mistakes = _net_mistakes(params, X, y, fn)
         n = X.shape[0]
-        close_scalar(loss, ref_loss, case, what="the loss", batch=n, mistakes=loss_mistakes)
+        inputs = (X, params)
+        close_scalar(loss, ref_loss, case, what="the loss", batch=n, mistakes=loss_mistakes,
+                     computed_from=inputs)
         if isinstance(grads, dict) and any(str(k).startswith("d") for k in grads):
             raise Failure(f"grads has keys {', '.join(map(repr, grads))}; expected exactly "
                           "'W1', 'b1', 'W2', 'b2'", case=case,
                           hint="name each gradient like its parameter: grads['W1'] is "
                                "d loss / d W1")
         ordered = {k: ref_grads[k] for k in ("W2", "b2", "W1", "b1")}  # backward order
-        close_dict(grads, ordered, case, what="grads", batch=n, mistakes=grad_mistakes)
+        close_dict(grads, ordered, case, what="grads", batch=n, mistakes=grad_mistakes,
+                   computed_from=inputs)
         for key in ordered:
             def loss_of(v, key=key):
                 return nnlib.two_layer_net({**params, key: v}, X, y)[0]
-            _numeric_close(grads[key], loss_of, params[key], case, what=f"grads[{key!r}]")
+            _numeric_close(grads[key], loss_of, params[key], case, what=f"grads[{key!r}]",
+                           computed_from=inputs)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import nnlib
+from nnlib.graph import topological_order
 
 from ..compare import as_array, close, matches
 from ..core import (
@@ -487,9 +488,10 @@ def _exception_hint(exc: BaseException, expr: _Expr) -> str | None:
 
 
 def _compare_grads(got: list, expected: list, expr: _Expr, case: Case,
-                   when: str = "") -> list[float]:
+                   when: str = "", cls=None) -> list[float]:
     """Fail unless each input's grad matches; ``got``/``expected``: output then inputs.
 
+    ``cls``: the candidate's class, to probe it when no known mistake explains a wrong grad.
     Returns the grads as floats (output first)."""
     out_grad = _number(got[0], case, f"v.grad{when}")
     if not math.isclose(out_grad, 1.0, rel_tol=1e-9):
@@ -500,10 +502,43 @@ def _compare_grads(got: list, expected: list, expr: _Expr, case: Case,
     grads = [_number(g, case, f"{n}.grad{when}") for g, n in zip(got[1:], expr.names)]
     for name, g, e in zip(expr.names, grads, expected[1:]):
         if not math.isclose(g, e, rel_tol=1e-7, abs_tol=1e-10):
+            hint = _grad_hint(grads, expected[1:], expr)
+            if hint is None and cls is not None:
+                hint = _probe_hint(cls, expr)
             raise Failure(f"{name}.grad after v.backward(){when} is {g:.7g}; expected {e:.7g} "
-                          f"(v = {expr.text})", case=case,
-                          hint=_grad_hint(grads, expected[1:], expr))
+                          f"(v = {expr.text})", case=case, hint=hint)
     return [out_grad, *grads]
+
+
+_PROBE = _Expr("x + x", lambda x: x + x, (0.5,))
+"""Played on a candidate whose grads are wrong for an expression with a shared node: with
+``=`` instead of ``+=``, x.grad comes out 1 instead of 2."""
+
+
+@functools.lru_cache(maxsize=64)
+def _has_shared_node(expr: _Expr) -> bool:
+    """Whether some node of ``expr`` (built with nnlib.Value) is an input of several nodes."""
+    out = expr.build(*[nnlib.Value(v) for v in expr.values])
+    uses: dict[int, int] = {}
+    for node in topological_order(out):
+        for parent in node._parents:
+            uses[id(parent)] = uses.get(id(parent), 0) + 1
+    return any(count > 1 for count in uses.values())
+
+
+def _probe_hint(cls, expr: _Expr) -> str | None:
+    """The accumulation hint when ``expr`` shares a node and ``x + x`` gives x.grad == 1."""
+    if not _has_shared_node(expr):
+        return None
+    try:
+        played = _play_candidate(cls, _PROBE, Case(f"probe: {_PROBE.label()}"))
+        x_grad = _number(played.rounds[0][1], Case("probe"), "x.grad")
+    except Failure:
+        return None
+    if math.isclose(x_grad, 1.0):
+        return (f"{_ACCUMULATE}. In v = x + x, your x.grad is 1 instead of 2: each path "
+                f"overwrote the grad of the one before")
+    return None
 
 
 def _grad_hint(grads: list, expected: list, expr: _Expr) -> str | None:
@@ -529,7 +564,7 @@ def _check_expression(cls, expr: _Expr, case: Case) -> None:
                      if math.isclose(data, v, rel_tol=1e-9, abs_tol=1e-12)), None)
         raise Failure(f"the value of {expr.text} is {data:.7g}; expected {reference.data:.7g}",
                       case=case, hint=hint)
-    _compare_grads(played.rounds[0], reference.rounds[0], expr, case)
+    _compare_grads(played.rounds[0], reference.rounds[0], expr, case, cls=cls)
 
 
 def _check_twice(cls, expr: _Expr, case: Case) -> None:
@@ -537,7 +572,7 @@ def _check_twice(cls, expr: _Expr, case: Case) -> None:
     played = _play_candidate(cls, expr, case, times=2)
     reference = _reference(expr)
     first = _compare_grads(played.rounds[0], reference.rounds[0], expr, case,
-                           " (the first call)")
+                           " (the first call)", cls=cls)
     second = [_number(g, case, f"{n}.grad after a second v.backward()")
               for g, n in zip(played.rounds[1], ("v", *expr.names))]
     for name, a, b in zip(("v", *expr.names), first, second):

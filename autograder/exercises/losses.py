@@ -1,4 +1,9 @@
-"""Checks for notebook 01: mse_loss, softmax, cross_entropy_loss."""
+"""Checks for notebook 01: mse_loss, softmax, cross_entropy_loss.
+
+Each is compared with nnlib's reference on seeded scores, from small to extreme (1e4), with NumPy
+warnings (overflow, log(0)) forbidden. Hidden cases include float32 inputs, which may be
+computed in float32 (compared with float32's tolerances).
+"""
 
 from __future__ import annotations
 
@@ -13,17 +18,32 @@ _KEEPDIMS = ("divide each row by its own sum: `e.sum(axis=1, keepdims=True)` kee
              "shape, so that it broadcasts across the row")
 _ROW_MAX = ("a whole row underflowed to 0 and gave 0/0: subtract each row's own maximum, "
             "`scores.max(axis=1, keepdims=True)`, not the maximum of the whole array")
+_EXP_OVERFLOW = ("np.exp overflowed on large scores: subtract each row's maximum first, "
+                 "`scores - scores.max(axis=1, keepdims=True)` (the softmax does not change), "
+                 "so that np.exp only sees numbers <= 0")
+_LOG_ZERO = ("log(0) appeared: compute the log-probabilities with log-sum-exp, "
+             "`s - logsumexp(s)` with s shifted by the row maximum, not np.log(softmax(scores))")
+
+
+def softmax_warning_hint(what: str) -> str | None:
+    """The hint for a NumPy warning (or broadcasting error) of a softmax-based candidate."""
+    if "could not be broadcast" in what:
+        return _KEEPDIMS
+    if "overflow" in what and "exp" in what:
+        return _EXP_OVERFLOW
+    if "divide by zero" in what and "log" in what:
+        return _LOG_ZERO
+    if "invalid value" in what:
+        return _ROW_MAX
+    return None
 
 
 def _run_on_scores(fn, case: Case, *args, names: list[str]):
-    """``run`` with NumPy warnings forbidden, and hints for the usual softmax shape mistakes."""
+    """``run`` with NumPy warnings forbidden, and hints for the usual softmax mistakes."""
     try:
         return run(fn, case, *args, names=names, forbid_warnings=True)
     except Failure as failure:
-        if "could not be broadcast" in failure.what:
-            failure.hint = _KEEPDIMS
-        elif failure.hint is None and "invalid value" in failure.what:
-            failure.hint = _ROW_MAX
+        failure.hint = softmax_warning_hint(failure.what) or failure.hint
         raise
 
 
@@ -40,6 +60,8 @@ def _score_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
         cases.append((Case("scores around 800, N=5, C=4"), shifted, rng.integers(0, 4, size=5)))
         cases.append((Case("integer scores, N=3, C=4"), rng.integers(-5, 5, size=(3, 4)),
                       np.array([0, 3, 1])))
+        cases.append((Case("float32 scores, N=6, C=5"),
+                      (rng.normal(size=(6, 5)) * 3).astype(np.float32), rng.integers(0, 5, size=6)))
     numbered([c for c, _, _ in cases])
     return cases
 
@@ -67,6 +89,9 @@ def _mse_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray]]:
     if hidden:
         cases.append((Case("integer predictions and targets of shape (6, 2)"),
                       rng.integers(-5, 5, size=(6, 2)), rng.integers(-5, 5, size=(6, 2))))
+        cases.append((Case("float32 predictions and targets of shape (8, 3)"),
+                      rng.normal(size=(8, 3)).astype(np.float32),
+                      rng.normal(size=(8, 3)).astype(np.float32)))
     numbered([case for case, _, _ in cases])
     return cases
 
@@ -78,7 +103,7 @@ def check_mse_loss(fn, hidden: bool) -> None:
         got = run(fn, case, y_pred, y_true, names=["y_pred", "y_true"])
         diff = y_pred - y_true
         close_scalar(got, nnlib.mse_loss(y_pred, y_true), case, what="the loss", batch=shape[0],
-                     mistakes=[
+                     computed_from=(y_pred, y_true), mistakes=[
                          ("you forgot to square the differences",
                           lambda diff=diff: float(np.mean(diff))),
                          ("use the squared difference, not the absolute one",
@@ -96,7 +121,8 @@ def check_mse_loss(fn, hidden: bool) -> None:
 def check_softmax(fn, hidden: bool) -> None:
     for case, scores, _ in _score_cases(hidden):
         got = _run_on_scores(fn, case, scores, names=["scores"])
-        close(got, nnlib.softmax(scores), case, what="softmax", rtol=1e-6, atol=1e-12, mistakes=[
+        close(got, nnlib.softmax(scores), case, what="softmax", rtol=1e-6, atol=1e-12,
+              computed_from=(scores,), mistakes=[
             ("normalise each row (sum over axis=1 with keepdims=True), not the whole array",
              lambda s=scores: np.exp(s - s.max()) / np.exp(s - s.max()).sum()),
             ("normalise over each row (axis=1), not each column (axis=0)",
@@ -115,7 +141,7 @@ def check_cross_entropy_loss(fn, hidden: bool) -> None:
         n, c = scores.shape
         logp = nnlib.log_softmax(scores)
         close_scalar(got, nnlib.cross_entropy_loss(scores, y), case, what="the loss", batch=n,
-                     mistakes=[
+                     computed_from=(scores,), mistakes=[
                          ("you summed over the batch: average it (divide by N)",
                           lambda: float(-logp[np.arange(n), y].sum())),
                          ("the loss is -log p, with a minus sign",

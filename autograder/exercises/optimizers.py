@@ -5,7 +5,9 @@ a few consecutive steps from one starting config (none, partial, changed hyperpa
 stored state, tiny gradients), feeding the config the candidate returned back into its next
 call, as training does. After every step it compares ``next_w`` and the state kept in the
 config (velocity; cache; m, v, t) with ``nnlib``'s reference, and checks that the
-hyperparameters it was given are still there.
+hyperparameters it was given are still there and the missing ones filled in with their
+defaults. A hidden trajectory has float32 weights and gradients (a float32 network), which
+may be computed in float32; float32 answers are compared with float32's tolerances.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 
 import nnlib
 
-from ..compare import as_array, close, close_scalar
+from ..compare import as_array, close, close_scalar, fitting_tolerance
 from ..core import Case, Failure, case_rng, exercise, numbered, run
 
 RTOL = 1e-6
@@ -37,10 +39,12 @@ def _atol(expected: np.ndarray) -> float:
     return 1e-9 * float(np.max(np.abs(expected), initial=0.0)) + 1e-300
 
 
-def _compare(got, expected, case: Case, what: str, mistakes=lambda: (), nonfinite_hint=None):
+def _compare(got, expected, case: Case, what: str, mistakes=lambda: (), nonfinite_hint=None,
+             computed_from=()):
     """``close`` for arrays of any magnitude; NaN/inf in ``got`` get ``nonfinite_hint``.
 
     ``mistakes()`` gives the known wrong variants; it is only called when ``got`` is wrong.
+    A float32 ``got`` (or input in ``computed_from``) is compared with float32's tolerances.
     """
     expected = np.asarray(expected, dtype=float)
     arr = _as_array(got, case, what)
@@ -48,10 +52,10 @@ def _compare(got, expected, case: Case, what: str, mistakes=lambda: (), nonfinit
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         raise Failure(f"{what}{list(idx)} is {arr[idx]}; expected {float(expected[idx]):.7g}",
                       case=case, hint=nonfinite_hint)
-    atol = _atol(expected)
-    if arr.shape == expected.shape and np.allclose(arr, expected, rtol=RTOL, atol=atol):
+    rtol, atol = fitting_tolerance(RTOL, _atol(expected), expected, arr, *computed_from)
+    if arr.shape == expected.shape and np.allclose(arr, expected, rtol=rtol, atol=atol):
         return arr
-    return close(arr, expected, case, what=what, rtol=RTOL, atol=atol, mistakes=mistakes())
+    return close(arr, expected, case, what=what, rtol=rtol, atol=atol, mistakes=mistakes())
 
 
 def _as_array(got, case: Case, what: str) -> np.ndarray:
@@ -337,9 +341,10 @@ def _trajectories(rule: Rule, hidden: bool) -> list[Trajectory]:
     """Starting configs from defaults to a stored state, then (hidden) more shapes and seeds."""
     rng = case_rng(404)
 
-    def make(label, shape, config=None, steps=5, scale=1.0, w_scale=1.0, pass_config=True):
-        w = w_scale * rng.normal(size=shape)
-        grads = [scale * rng.normal(size=shape) for _ in range(steps)]
+    def make(label, shape, config=None, steps=5, scale=1.0, w_scale=1.0, pass_config=True,
+             dtype=np.float64):
+        w = (w_scale * rng.normal(size=shape)).astype(dtype)
+        grads = [(scale * rng.normal(size=shape)).astype(dtype) for _ in range(steps)]
         given = {k: v for k, v in (config or {}).items() if k in rule.defaults}
         return Trajectory(Case(label), w, grads, config, pass_config, given)
 
@@ -377,6 +382,8 @@ def _trajectories(rule: Rule, hidden: bool) -> list[Trajectory]:
         if rule.epsilon:
             runs.append(make("tiny gradients ~1e-10 and epsilon=1e-6, w (2, 2), 6 steps",
                              (2, 2), {"epsilon": 1e-6}, steps=6, scale=1e-10, w_scale=1e-2))
+        runs.append(make("float32 w and gradients (a float32 network), config={}, w (4, 3), "
+                         "6 steps", (4, 3), {}, steps=6, dtype=np.float32))
     numbered([r.case for r in runs])
     return runs
 
@@ -431,7 +438,7 @@ def _unpack_step(got, case: Case, step: int):
 
 
 def _check_state(rule: Rule, config: dict, expected: dict, wrong: Callable[[], dict],
-                 case: Case, step: int):
+                 case: Case, step: int, computed_from=()):
     """The state kept in the candidate's ``config`` against the reference's ``expected``.
 
     ``wrong()`` gives the known wrong states, a list of (hint, value) per key.
@@ -448,7 +455,7 @@ def _check_state(rule: Rule, config: dict, expected: dict, wrong: Callable[[], d
                              mistakes=wrong().get(key, ()))
         else:
             _compare(config[key], expected[key], case, what,
-                     mistakes=lambda key=key: wrong().get(key, ()))
+                     mistakes=lambda key=key: wrong().get(key, ()), computed_from=computed_from)
 
 
 def _check_kept(config: dict, given: dict, case: Case, step: int):
@@ -463,9 +470,33 @@ def _check_kept(config: dict, given: dict, case: Case, step: int):
                            "it: keep its hyperparameters so that the next step uses them")
 
 
-def _run_trajectory(fn, rule: Rule, traj: Trajectory) -> None:
-    """Every step of ``traj``: the candidate's next_w, stored state and hyperparameters."""
+def _check_defaults(rule: Rule, config: dict, given: dict, case: Case, step: int):
+    """Every hyperparameter the trajectory did not give is in the returned config, at its
+    default: the contract returns the config "defaults filled in"."""
+    for key, default in rule.defaults.items():
+        if key in given:
+            continue
+        hint = (f"fill the default into the config you return: `config.setdefault('{key}', "
+                f"{default})` stores it (`config.get('{key}', {default})` only reads it)")
+        if key not in config:
+            keys = ", ".join(map(str, config)) or "none"
+            raise Failure(f"step {step}: the config returned has no key '{key}' (its keys: "
+                          f"{keys}); it must come back with the defaults filled in", case=case,
+                          hint=hint)
+        if not _equal(config[key], default):
+            raise Failure(f"step {step}: the config returned has {key}={config[key]!r}; "
+                          f"{key} was not given, so it must hold its default {default}",
+                          case=case, hint=hint)
+
+
+def _run_trajectory(fn, rule: Rule, traj: Trajectory) -> Failure | None:
+    """Every step of ``traj``: the candidate's next_w, stored state and hyperparameters.
+
+    Returns (rather than raises) the first step whose config lacks a default, so that the check
+    can report a wrong next_w or state in a later trajectory first.
+    """
     case, w = traj.case, traj.w
+    unfilled = None
     mine, ref = copy.deepcopy(traj.config), copy.deepcopy(traj.config)
     for step, dw in enumerate(traj.grads, start=1):
         before = _filled(rule, ref, w)
@@ -475,10 +506,18 @@ def _run_trajectory(fn, rule: Rule, traj: Trajectory) -> None:
         hint = rule.nonfinite_hint(before, np.asarray(next_w, dtype=float)) \
             if _is_numeric(next_w) else None
         _compare(next_w, ref_w, case, f"step {step}: next_w",
-                 mistakes=lambda: rule.mistakes(w, dw, before), nonfinite_hint=hint)
-        _check_state(rule, mine, ref, lambda: rule.state_mistakes(w, dw, before), case, step)
+                 mistakes=lambda: rule.mistakes(w, dw, before), nonfinite_hint=hint,
+                 computed_from=(w, dw))
+        _check_state(rule, mine, ref, lambda: rule.state_mistakes(w, dw, before), case, step,
+                     computed_from=(w, dw))
         _check_kept(mine, traj.given, case, step)
+        if unfilled is None:
+            try:
+                _check_defaults(rule, mine, traj.given, case, step)
+            except Failure as failure:
+                unfilled = failure
         w = ref_w
+    return unfilled
 
 
 def _equal(a, b) -> bool:
@@ -489,9 +528,9 @@ def _equal(a, b) -> bool:
 
 
 def _is_numeric(x) -> bool:
+    """Whether ``x`` is a real number or an array (or list) of them."""
     try:
-        np.asarray(x, dtype=float)
-        return True
+        return np.asarray(x).dtype.kind in "biuf"
     except Exception:
         return False
 
@@ -500,8 +539,10 @@ def _check_rule(name: str):
     rule = RULES[name]
 
     def check_rule(fn, hidden: bool) -> None:
-        for traj in _trajectories(rule, hidden):
-            _run_trajectory(fn, rule, traj)
+        unfilled = [_run_trajectory(fn, rule, traj) for traj in _trajectories(rule, hidden)]
+        first = next((failure for failure in unfilled if failure is not None), None)
+        if first is not None:
+            raise first
 
     check_rule.__name__ = f"check_{name}"
     check_rule.__doc__ = f"Steps of ``{name}(w, dw, config)`` against ``nnlib.{name}``."

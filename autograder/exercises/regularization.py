@@ -5,7 +5,9 @@ Every check compares the candidate with ``nnlib``'s reference on seeded inputs. 
 exercise is replayed with an identically seeded generator (dropout's mask is fixed by the
 contract); ``random_shift`` leaves its draw order open, so it is checked by properties: every
 output image is its input shifted within range, shifts differ between images, every shift is
-reachable and roughly uniform, and the result depends on ``rng`` only.
+reachable and roughly uniform, and the result depends on ``rng`` only. Hidden cases include
+float32 inputs (a float32 network), which may be computed in float32 and are compared with
+float32's tolerances.
 """
 
 from __future__ import annotations
@@ -26,7 +28,10 @@ from ..core import Case, Failure, case_rng, exercise, numbered, run
 def _floats(got, shape: tuple) -> np.ndarray | None:
     """``got`` as a float array of ``shape``, or None when it is not one (for hint heuristics)."""
     try:
-        arr = np.asarray(got, dtype=float)
+        arr = np.asarray(got)
+        if arr.dtype.kind not in "biuf":
+            return None
+        arr = arr.astype(float)
     except Exception:
         return None
     return arr if arr.shape == shape else None
@@ -125,6 +130,10 @@ def _dropout_cases(hidden: bool) -> list[tuple[Case, np.ndarray, float, bool, in
         mode = "training" if train else "evaluation (train=False)"
         cases.append((Case(f"{mode}, x of shape {shape}, keep_prob={p}"),
                       rng.normal(size=shape), p, train, 1000 + i))
+    if hidden:
+        x32 = case_rng(501).normal(size=(5, 6)).astype(np.float32)
+        cases.append((Case("training, float32 x of shape (5, 6), keep_prob=0.5"), x32, 0.5, True,
+                      1100))
     numbered([c for c, *_ in cases])
     return cases
 
@@ -175,7 +184,7 @@ def _check_cache(cache, x: np.ndarray, p: float, u: np.ndarray, case: Case) -> N
                       case=case, hint="cache = mask, the scaled mask "
                                       "`(rng.random(x.shape) < keep_prob) / keep_prob`")
     mask = (u < p) / p
-    close(_array(cache, case, "cache"), mask, case, what="cache", mistakes=[
+    close(_array(cache, case, "cache"), mask, case, what="cache", computed_from=(x,), mistakes=[
         (H_CACHE_BOOL, u < p),
         ("cache = mask, not the output x * mask", x * mask),
         ("cache = mask, not the input x", x),
@@ -187,6 +196,7 @@ def _check_training(out, cache, x: np.ndarray, p: float, seed: int, case: Case) 
     u = _uniform(seed, x.shape)
     expected, _ = nnlib.dropout_forward(x, p, True, case_rng(seed))
     _compare(out, expected, case, what="out", mistakes=_forward_mistakes(x, p, u, seed),
+             computed_from=(x,),
              explain=lambda got: _explain_dropout(got, x, p))
     _check_cache(cache, x, p, u, case)
 
@@ -226,6 +236,9 @@ H_RETURNED_MASK = "you returned the mask: the gradient is dx = dout * mask (dout
 H_NO_MASK = "the mask is missing: dx = dout * mask (dropped units get no gradient)"
 H_BINARY = ("multiply by the cached mask as it is: it holds 0 and 1/keep_prob, "
             "not 0 and 1 (it already includes 1/keep_prob)")
+H_EVAL_BACKWARD = ("in evaluation mode dropout_forward returns cache=None (there is no mask): "
+                   "dropout_backward(dout, None) must return dout unchanged, so test "
+                   "`if cache is None` first")
 BACKWARD_ARGS = ["dout", "cache"]
 
 
@@ -260,6 +273,11 @@ def _backward_cases(hidden: bool) -> list[tuple[Case, np.ndarray, np.ndarray, fl
             _reference_mask(shape, p, 2000 + i)
         cases.append((Case(f"{label}, shape {shape}, keep_prob={p}"), rng.normal(size=shape),
                       mask, p))
+    if hidden:
+        mask = _reference_mask((4, 6), 0.5, 2100).astype(np.float32)
+        dout = case_rng(511).normal(size=(4, 6)).astype(np.float32)
+        cases.append((Case("float32 dout and mask (a float32 network), shape (4, 6), "
+                           "keep_prob=0.5"), dout, mask, 0.5))
     return cases
 
 
@@ -280,10 +298,21 @@ def _explain_backward(got, dout: np.ndarray, mask: np.ndarray) -> str | None:
 def _check_backward(fn, case: Case, dout: np.ndarray, mask: np.ndarray, p: float,
                     expected: np.ndarray) -> None:
     got = run(fn, case, dout, mask, names=BACKWARD_ARGS)
-    _compare(got, expected, case, what="dx", rtol=1e-6, mistakes=[
+    _compare(got, expected, case, what="dx", rtol=1e-6, computed_from=(dout, mask), mistakes=[
         (H_AGAIN, dout * mask / p), (H_BINARY, dout * (mask != 0)),  # also dout * mask * p
         (H_RETURNED_MASK, mask), (H_NO_MASK, dout),
     ], explain=lambda got: _explain_backward(got, dout, mask))
+
+
+def _check_evaluation_backward(fn, case: Case, dout: np.ndarray) -> None:
+    """dropout_backward(dout, None), after an evaluation-mode forward, must give dout."""
+    try:
+        got = run(fn, case, dout, None, names=BACKWARD_ARGS)
+    except Failure as failure:
+        if failure.what.startswith("it raised"):
+            failure.hint = H_EVAL_BACKWARD
+        raise
+    _compare(got, dout, case, what="dx", explain=lambda got: H_EVAL_BACKWARD)
 
 
 def _numeric_dx(dout: np.ndarray, p: float, seed: int) -> np.ndarray:
@@ -305,9 +334,16 @@ def check_dropout_backward(fn, hidden: bool) -> None:
     grad_cases = [(Case(f"dx against a numerical gradient of dropout_forward (fixed mask), "
                         f"shape {shape}, keep_prob={p}"), shape, p, 3000 + i)
                   for i, (shape, p) in enumerate(grad_specs)]
-    numbered([c for c, *_ in cases] + [c for c, *_ in grad_cases])
+    eval_shapes = [(3, 4)] + ([(2, 3, 5)] if hidden else [])
+    eval_rng = case_rng(521)
+    eval_cases = [(Case(f"evaluation mode: cache None (from a forward with train=False), dout "
+                        f"of shape {shape}"), eval_rng.normal(size=shape))
+                  for shape in eval_shapes]
+    numbered([c for c, *_ in cases] + [c for c, _ in eval_cases] + [c for c, *_ in grad_cases])
     for case, dout, mask, p in cases:
         _check_backward(fn, case, dout, mask, p, dout * mask)
+    for case, dout in eval_cases:
+        _check_evaluation_backward(fn, case, dout)
     for case, shape, p, seed in grad_cases:
         dout = rng.normal(size=shape)
         mask = _reference_mask(shape, p, seed)
@@ -357,6 +393,11 @@ def _l2_cases(hidden: bool) -> list[tuple[Case, dict, float]]:
                     "gamma1": rng.normal(size=3), "W2": rng.normal(size=(3, 1))}, 0.2)]
     out = [(Case(f"params {', '.join(params)}, reg={reg}"), params, reg)
            for params, reg in cases]
+    if hidden:
+        params32 = {key: value.astype(np.float32)
+                    for key, value in _l2_params(case_rng(531), [5, 4, 3], {}).items()}
+        out.append((Case(f"float32 params {', '.join(params32)} (a float32 network), reg=0.1"),
+                    params32, 0.1))
     numbered([c for c, *_ in out])
     return out
 
@@ -406,6 +447,7 @@ def _explain_loss(got, params: dict, reg: float) -> str | None:
 
 
 def _check_dparams(dparams, params: dict, reg: float, case: Case) -> None:
+    """dparams: every key of params; reg * W for weights, zeros for the others."""
     if not isinstance(dparams, dict):
         raise Failure(f"dparams is {_kind(dparams)}; expected a dict with the keys of params",
                       case=case, hint="build a dict: `dparams[key] = ...` for every key of params")
@@ -421,7 +463,8 @@ def _check_dparams(dparams, params: dict, reg: float, case: Case) -> None:
         what = f"dparams[{key!r}]"
         if key.startswith("W"):
             w = np.asarray(value, dtype=float)
-            close(_array(dparams[key], case, what), reg * w, case, what=what, mistakes=[
+            close(_array(dparams[key], case, what), reg * w, case, what=what,
+                  computed_from=(value,), mistakes=[
                 (H_GRAD_2X, 2 * reg * w), (H_GRAD_HALF, 0.5 * reg * w),
                 (H_MEAN, reg * w / w.size), (H_NO_REG, w)])
         else:
@@ -438,7 +481,7 @@ def check_l2_penalty(fn, hidden: bool) -> None:
         got = run(fn, case, params, reg, names=["params", "reg"])
         loss, dparams = unpack(got, 2, case, "(loss, dparams)")
         expected, _ = nnlib.l2_penalty(params, reg)
-        _compare(loss, expected, case, what="loss", scalar=True,
+        _compare(loss, expected, case, what="loss", scalar=True, computed_from=(params,),
                  mistakes=_loss_mistakes(params, reg),
                  explain=lambda got: _explain_loss(got, params, reg))
         _check_dparams(dparams, params, reg, case)
@@ -606,6 +649,19 @@ def check_early_stopping(fn, hidden: bool) -> None:
 
 
 # --- shift_image ------------------------------------------------------------------------------
+def _run_slicing(fn, case: Case, *args, **options):
+    """``run`` for a candidate that copies slices: a slice of the wrong size gets a hint about
+    shift bounds."""
+    try:
+        return run(fn, case, *args, **options)
+    except Failure as failure:
+        if "could not broadcast input array" in failure.what or (
+                failure.what.startswith("it raised IndexError")):
+            failure.hint = H_SLICE_BOUNDS
+        raise
+
+
+
 H_ROLL = ("np.roll wraps pixels around to the other side: vacated pixels must be 0 "
           "(copy a slice into np.zeros_like(image))")
 H_SWAPPED = "dy and dx are swapped: dy moves rows (down), dx moves columns (right)"
@@ -613,6 +669,10 @@ H_REVERSED = "the direction is reversed: positive dy moves the image down, posit
 H_REVERSED_DY = "the vertical direction is reversed: positive dy moves the image down"
 H_REVERSED_DX = "the horizontal direction is reversed: positive dx moves the image right"
 H_VACATED = "vacated pixels must be 0: start from np.zeros_like(image) and copy the shifted part"
+H_SLICE_BOUNDS = ("the part you copy and the part you copy it into have different sizes for this "
+                  "shift: write out both slices' bounds for a positive, a negative and a zero "
+                  "shift (`image[:-0]` is empty, since -0 is 0), and for a shift as large as "
+                  "the image, which leaves nothing of it")
 
 
 def _direction(dy: int, dx: int) -> str:
@@ -664,7 +724,7 @@ def _explain_shift(got, image: np.ndarray, dy: int, dx: int) -> str | None:
 @exercise("shift_image")
 def check_shift_image(fn, hidden: bool) -> None:
     for case, image, dy, dx in _shift_cases(hidden):
-        got = run(fn, case, image, dy, dx, names=["image", "dy", "dx"])
+        got = _run_slicing(fn, case, image, dy, dx, names=["image", "dy", "dx"])
         shift = nnlib.shift_image
         _compare(got, shift(image, dy, dx).astype(float), case, what="the shifted image",
                  mistakes=[(H_ROLL, lambda: np.roll(image, (dy, dx), axis=(0, 1))),
@@ -835,8 +895,8 @@ def _random_shift_cases(hidden: bool) -> list[tuple[str, Case, np.ndarray, int, 
 
 
 def _call_random_shift(fn, case: Case, images: np.ndarray, max_shift: int, seed: int):
-    return run(fn, case, images, max_shift, case_rng(seed), mutation_ok=(2,),
-               names=RANDOM_SHIFT_ARGS)
+    return _run_slicing(fn, case, images, max_shift, case_rng(seed), mutation_ok=(2,),
+                        names=RANDOM_SHIFT_ARGS)
 
 
 def _check_zero(fn, case: Case, images: np.ndarray, seed: int) -> None:
