@@ -29,20 +29,23 @@ class ExerciseResult:
     message: str = ""
 
 
-def check_notebook(path: Path, hidden: bool = True, timeout: int = 120) -> list[ExerciseResult]:
+def check_notebook(path: Path, hidden: bool = True, timeout: int = 120,
+                   only_needed: bool = False) -> list[ExerciseResult]:
     """Execute the notebook at ``path`` and grade every exercise in it."""
-    return run_notebook(path, hidden, timeout)[0]
+    return run_notebook(path, hidden, timeout, only_needed)[0]
 
 
-def run_notebook(path: Path, hidden: bool = True, timeout: int = 120):
+def run_notebook(path: Path, hidden: bool = True, timeout: int = 120, only_needed: bool = False):
     """``(results, executed notebook)``: the notebook at ``path`` executed and graded; its
-    test cells hold the verdicts."""
+    test cells hold the verdicts. only_needed: run only the cells graded functions depend on,
+    as grading does (``autograder.sandbox.needed``); by default every cell runs."""
     from .sandbox.execute import SandboxedExecute
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
     run = copy.deepcopy(nb)
-    executor = SandboxedExecute(timeout=timeout, hidden=hidden, sandboxed=False)
+    executor = SandboxedExecute(timeout=timeout, hidden=hidden, sandboxed=False,
+                                only_needed=only_needed)
     executor.preprocess(run, {"metadata": {"path": str(path.parent)}})
     results = []
     for cell in graded_cells(nb):

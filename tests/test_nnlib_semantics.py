@@ -668,7 +668,7 @@ def test_training_and_data_sets_do_not_use_the_global_random_state(no_global_rng
     model = nnlib.MLP.create([2, 8, 3], rng, keep_prob=0.8)
     nnlib.train(model, X, y, X, y, rng=rng, epochs=3, batch_size=16, reg=1e-3, patience=2,
                 augment=lambda xb, r: xb + 0.01 * r.standard_normal(xb.shape))
-    X_few, y_few, _, _ = pretrained.transfer_task(rng, per_class=2)
+    X_few, y_few, *_ = pretrained.transfer_task(rng, per_class=2)
     params, _ = pretrained.load_pretrained()
     pretrained.fine_tune(params, X_few, y_few, rng, epochs=1)
     pretrained.train_from_scratch(X_few, y_few, rng, epochs=1)

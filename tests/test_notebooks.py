@@ -85,6 +85,22 @@ def test_solution_notebook_runs_and_passes_every_check(nb_id, artifacts):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("nb_id", NOTEBOOK_IDS)
+def test_grading_only_the_cells_graded_functions_need_gives_every_point(nb_id):
+    """Grading leaves out the cells no graded function depends on (plots, demonstrations):
+    the solutions still earn every point, so nothing graded depends on what is left out."""
+    from autograder.sandbox.needed import cells_needed
+
+    nb = nbformat.read(solution(nb_id), as_version=4)
+    tests = graded_cells(nb)
+    kept = cells_needed(nb, [e for c in tests for _, e in c.exercises], {c.index for c in tests})
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    assert len(kept) < len(code) - len(tests), "nothing left out"
+    results, _ = run_notebook(solution(nb_id), only_needed=True)
+    assert results and all(r.passed for r in results), [r for r in results if not r.passed]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("nb_id", NOTEBOOK_IDS)
 def test_student_notebook_fails_each_check_with_a_clear_message(nb_id, tmp_path):
     nb = nbformat.read(student(nb_id), as_version=4)
     assert execute(nb, student(nb_id).parent) is None

@@ -4,9 +4,11 @@
 (``nbgrader_config.py``), so ``nbgrader autograde`` itself grades this way:
 
 1. The notebook runs in a sandboxed kernel (``AsyncSandboxKernelManager``), cell by cell,
-   except its test cells. A cell's output is kept up to ``output_limit`` bytes, then cut with
-   a note. A cell that kills the kernel or ignores interrupts is not run (its output says
-   why), and the notebook runs again from the start without it, so the rest is graded.
+   except its test cells and the cells no graded function depends on (``needed``: plots and
+   demonstrations, most of a notebook's run time). A cell's output is kept up to
+   ``output_limit`` bytes, then cut with a note. A cell that kills the kernel or ignores
+   interrupts is not run (its output says why), and the notebook runs again from the start
+   without it, so the rest is graded.
 2. Every exercise is then checked from this process (``verify``), on proxies of the
    student's functions in that kernel: visible and hidden cases, with the term's salt.
 3. Each test cell's output becomes its verdict: the checker's "✓" line, or its message as an
@@ -28,6 +30,7 @@ from traitlets import Bool, Integer
 
 from ..notebook import graded_cells
 from .kernel import SERVE, AsyncSandboxKernelManager, Kernel, accept, listen
+from .needed import cells_needed
 from .proxy import Channel
 from .verify import Verdict, verify
 
@@ -94,6 +97,8 @@ class SandboxedExecute(Execute):
     max_reruns = Integer(5, help="cells that break the kernel left out at most").tag(config=True)
     sandboxed = Bool(True, help="False: a plain kernel (the self-check, for self-learners)"
                      ).tag(config=True)
+    only_needed = Bool(True, help="run only the cells the graded functions depend on"
+                       ).tag(config=True)
 
     verdicts: dict[str, Verdict]
     """After ``preprocess``: each exercise's verdict."""
@@ -124,11 +129,16 @@ class SandboxedExecute(Execute):
         self._folder = resources.get("metadata", {}).get("path") or ""
         tests = graded_cells(nb)
         exercises = [(name, expr) for cell in tests for name, expr in cell.exercises]
+        code = {i for i, c in enumerate(nb.cells) if c.cell_type == "code"}
+        self.not_needed = code - cells_needed(nb, [e for _, e in exercises],
+                                              {c.index for c in tests}) \
+            if self.only_needed else set()
         left_out: dict[int, str] = {}
         verdicts: dict[str, Verdict] = {}
         for _attempt in range(self.max_reruns + 1):
             try:
-                verdicts = self._run_and_verify(nb, resources, set(left_out), exercises)
+                verdicts = self._run_and_verify(nb, resources, set(left_out) | self.not_needed,
+                                                exercises)
                 break
             except _Rerun as rerun:
                 index, reason = rerun.args

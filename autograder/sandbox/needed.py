@@ -1,0 +1,80 @@
+"""Which cells grading must run: those the graded functions depend on, and no others.
+
+A notebook's cells that only draw or train for show (plots, slider panels, a network trained
+with the student's functions) take most of its run time and decide nothing: the verdicts come
+from the exercises' functions. ``cells_needed`` keeps a code cell when it
+
+- is nbgrader's (a solution cell, or a locked cell such as the imports), or
+- defines a name that the exercises' candidates are looked up by, or
+- defines a name used by a cell already kept (anywhere in it, function bodies included),
+
+and runs every cell it cannot read (a syntax error) as well. What is left out defines nothing
+a graded function can reach by name; a student's own helper cells are kept when a solution
+uses them. ``tests/test_notebooks.py`` proves, on every solution notebook, that grading only
+these cells gives every exercise its points.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import symtable
+
+_BUILTINS = set(dir(builtins))
+
+
+def _python(source: str) -> str:
+    """IPython's syntax (magics, ``!commands``) as plain Python."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(source)
+    except Exception:
+        return source
+
+
+def names_of(source: str) -> tuple[set[str], set[str]] | None:
+    """(names the cell binds at top level, names it reads from the notebook's namespace,
+    function bodies included, their own locals and parameters aside), or None if unreadable."""
+    try:
+        table = symtable.symtable(_python(source), "<cell>", "exec")
+    except SyntaxError:
+        return None
+    defined = {s.get_name() for s in table.get_symbols()
+               if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    used: set[str] = set()
+    stack = [table]
+    while stack:
+        scope = stack.pop()
+        top = scope is table
+        used |= {s.get_name() for s in scope.get_symbols()
+                 if s.is_referenced() and (top or s.is_global() or s.is_declared_global())}
+        stack.extend(scope.get_children())
+    return defined, used - _BUILTINS
+
+
+def _expression_names(expr: str) -> set[str]:
+    try:
+        return {n.id for n in ast.walk(ast.parse(expr, mode="eval")) if isinstance(n, ast.Name)}
+    except SyntaxError:
+        return set()
+
+
+def cells_needed(nb, candidates: list[str], tests: set[int]) -> set[int]:
+    """Indices of the code cells grading runs (``tests``, the test cells, aside)."""
+    cells = {i: c for i, c in enumerate(nb.cells) if c.cell_type == "code" and i not in tests}
+    parsed = {i: names_of(c.source) for i, c in cells.items()}
+    keep = {i for i, c in cells.items()
+            if parsed[i] is None or c.get("metadata", {}).get("nbgrader", {}).get("grade_id")}
+    wanted = set().union(*(_expression_names(e) for e in candidates)) if candidates else set()
+    for i in keep:
+        if parsed[i] is not None:
+            wanted |= parsed[i][1]
+    while True:
+        more = {i for i in cells if i not in keep and parsed[i] is not None
+                and parsed[i][0] & wanted}
+        if not more:
+            return keep
+        keep |= more
+        for i in more:
+            wanted |= parsed[i][1]
