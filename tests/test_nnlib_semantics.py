@@ -670,5 +670,6 @@ def test_training_and_data_sets_do_not_use_the_global_random_state(no_global_rng
                 augment=lambda xb, r: xb + 0.01 * r.standard_normal(xb.shape))
     X_few, y_few, *_ = pretrained.transfer_task(rng, per_class=2)
     params, _ = pretrained.load_pretrained()
-    pretrained.fine_tune(params, X_few, y_few, rng, epochs=1)
-    pretrained.train_from_scratch(X_few, y_few, rng, epochs=1)
+    for strategy in pretrained.STRATEGIES:  # from scratch, and fine-tuned
+        start, trainable = pretrained.starting_point(strategy, params, 5, rng)
+        pretrained.learn_target(start, trainable, X_few, y_few, rng, epochs=1)
