@@ -224,16 +224,17 @@ print("training means used:", np.nanmean(X_tr, axis=0))
 # $$
 #
 # It is proportional to the feature $x_{ij}$ itself. The income column is more than ten
-# thousand times larger than the rooms column (the cell below prints the ratio), so its gradient is that
-# much larger too, while one learning rate $\eta$ has to serve every weight in $w_j \leftarrow w_j - \eta\, \partial L /
-# \partial w_j$. A rate small enough that the income weight does not blow up barely moves the
-# rooms weight; a rate that suits the rooms weight makes the income weight explode.
+# thousand times larger than the rooms column (the cell below prints the ratio), so its
+# gradient is that much larger too, while one learning rate $\eta$ has to serve every weight in
+# $w_j \leftarrow w_j - \eta\, \partial L / \partial w_j$. A rate small enough that the income
+# weight does not blow up barely moves the rooms weight; a rate that suits the rooms weight
+# makes the income weight explode.
 #
 # Geometrically: the loss, seen as a landscape over the weights, is a long, narrow valley. The
 # picture shows it for two features, the living area and the distance to the centre, whose
-# spreads differ about eightfold (printed under the picture). To keep the picture two-dimensional
-# we predict the price's
-# deviation from its mean and subtract each feature's mean, so the model is
+# spreads differ about eightfold (printed above the picture). To keep the picture
+# two-dimensional we predict the price's deviation from its mean and subtract each feature's
+# mean, so the model is
 # $\hat y = w_1 x_\text{area} + w_2 x_\text{distance}$. The lines are contours of equal loss;
 # the red path is 30 steps of gradient descent from $w = (0, 0)$, with the best constant learning
 # rate for each problem, $\eta = 2 / (\lambda_\text{max} + \lambda_\text{min})$, where the
@@ -310,9 +311,10 @@ print("standardized: still to go after step 1, 2, 3:",
 # On the left the steps bounce from one wall of the narrow valley to the other and crawl along
 # its floor: after 30 steps the weights are still far from the star (the best weights), although
 # this was the best learning rate there is. A larger rate makes the zig-zag wider (and beyond
-# $2/\lambda_\text{max}$ it diverges); a smaller one crawls even more slowly. On the right the contours are almost circles and
-# gradient descent is at the star within a few steps. Both panels show the *same* data and
-# the same model; only the units of the features differ.
+# $2/\lambda_\text{max}$ it diverges); a smaller one crawls even more slowly. On the right the
+# contours are almost circles and gradient descent is at the star within a few steps (printed
+# under the picture). Both panels show the *same* data and the same model; only the units of
+# the features differ.
 #
 # ### Standardization
 #
@@ -328,8 +330,7 @@ print("standardized: still to go after step 1, 2, 3:",
 # Every standardized training column then has mean 0 and standard deviation 1: a value says
 # "how many standard deviations above or below the average house". A column that is constant in
 # the training set has $\sigma_j = 0$; it carries no information, and we divide it by 1 instead
-# so that no `inf` or `NaN` appears. (`np.std` computes the population standard deviation by
-# default.)
+# so that no `inf` or `NaN` appears.
 #
 # ### Worked example
 #

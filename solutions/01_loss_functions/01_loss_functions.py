@@ -243,12 +243,12 @@ plt.show()
 #
 # And with the constant $-2$ added to every score, $s - 2 = (0,\ -1,\ -1.9)$:
 # $e^{s-2} = (1,\ 0.368,\ 0.150)$, sum $1.517$, and $p = (0.659,\ 0.242,\ 0.099)$ again.
-# The cell below computes both rows of the table.
+# The cell below computes the table and the shifted scores.
 
 # %%
 for shift in (0.0, -2.0):
     e_s = np.exp(scores_example[0] + shift)
-    print(f"s = {scores_example[0] + shift}:  exp = {e_s},  sum = {e_s.sum():.4g},  "
+    print(f"s = {scores_example[0] + shift}:  exp = {e_s},  sum = {e_s.sum():.4f},  "
           f"p = {e_s / e_s.sum()}")
 
 # %% [markdown]
@@ -431,7 +431,7 @@ print("per-example losses:", losses_table, "  mean:", round(losses_table.mean(),
 # ## 6. Stable cross-entropy: log-softmax and log-sum-exp
 #
 # Computing `-np.log(softmax(scores))` still breaks, even with your stable softmax. Take the
-# scores $(0, 1000)$ with true class 0. The true probability is $e^{-1000}$, about $10^{-435}$:
+# scores $(0, 1000)$ with true class 0. The true probability is $e^{-1000}$, about $10^{-434}$:
 # smaller than the smallest float, so it *underflows* to exactly 0, and $-\log 0 = \infty$.
 # Yet the loss itself is a perfectly ordinary number, 1000. The trick is never to form the tiny
 # probability at all and to take the log on paper first:
@@ -682,8 +682,9 @@ plt.show()
 # **Which digits cost the most?** Your `softmax` turns the trained network's test scores into
 # probabilities, and the per-example loss $-\log p_{i,y_i}$ shows where the loss comes from. Most
 # test digits cost almost nothing (note the log scale of the counts); a few confident mistakes
-# cost a lot, and they make up a large share of the mean (printed under the picture). On the right: the six most expensive
-# test digits, with their true label, the probability $p$ the network gave it, and its guess.
+# cost a lot, and they make up a large share of the mean (printed under the picture). On the
+# right: the six most expensive test digits, with their true label, the probability $p$ the
+# network gave it, and its guess.
 
 # %%
 test_probs = softmax(classifier.predict_scores(X_te))

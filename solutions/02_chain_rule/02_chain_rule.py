@@ -695,7 +695,7 @@ print("topological order of L = (x + y) * x:",
 #    `__rtruediv__` (Python calls `__radd__` for `2 + v`, where the left side is a plain
 #    number): one line each, built from the operations of step 1, with no derivatives of their
 #    own. Careful: `2 - v` calls `v.__rsub__(2)`, which must compute `2 - v`, not `v - 2`.
-# 3. `_topological_order()`: iterative depth-first search (section 9).
+# 3. `_topological_order()`: depth-first search without recursion (section 9, and Hint 4).
 # 4. `backward()`: reset, seed with 1, accumulate in reverse order (sections 7 and 8).
 #
 # Test as you go: e.g. `v = Value(3.0); out = v * v; out.backward(); v.grad` should be 6.

@@ -204,14 +204,15 @@ plt.show()
 # Take the worked example of section 2 and pretend the loss is just the first output of the
 # first sample, $L = \text{out}_{00}$. Then `dout` is 1 at $[0, 0]$ and 0 elsewhere, and:
 #
-# - `dW` $= x^\top \text{dout}$: only its column 0 is non-zero, and it holds sample 0's input
-#   $(1, 2)$. Indeed $\text{out}_{00} = 1 \cdot W_{00} + 2 \cdot W_{10} + b_0$.
-# - `dx` $= \text{dout}\, W^\top$: only row 0 is non-zero, and it holds column 0 of $W$,
-#   $(1, 2)$.
+# - `dW`: only its column 0 is non-zero, and it holds sample 0's input $(1, 2)$. Indeed
+#   $\text{out}_{00} = 1 \cdot W_{00} + 2 \cdot W_{10} + b_0$: raising $W_{00}$ by a little
+#   raises $L$ by 1 times that, raising $W_{10}$ by 2 times that, and no other weight appears.
+# - `dx`: only row 0 is non-zero, and it holds column 0 of $W$, $(1, 2)$: in the same sum,
+#   $x_{00} = 1$ is multiplied by $W_{00} = 1$ and $x_{01} = 2$ by $W_{10} = 2$.
 # - `db` $= (1, 0, 0)$.
 #
-# With a general `dout`, every sample adds its share to `dW` and `db`: that is the sum over
-# the batch.
+# With a general `dout`, every sample and every output adds its share; the exercise is to
+# find out how these shares add up. The cell prints what `nnlib`'s version returns.
 
 # %%
 dout_ex = np.zeros((3, 3))
@@ -680,7 +681,7 @@ check("mse_loss_backward", mse_loss_backward, hidden=True)
 # \ell = -\log \frac{e^{s_y}}{\sum_j e^{s_j}} = -s_y + \log \sum_j e^{s_j} .
 # $$
 #
-# Its derivative with respect to each score $s_k$ turns out remarkably simple, and expressed
+# Its derivative with respect to each score $s_k$ turns out remarkably simple when written
 # with the probabilities $p$; you derive it in the exercise (the hints walk through it). The
 # loss of the batch is the mean of the $N$ samples' losses, and each score belongs to one
 # sample only.
