@@ -336,8 +336,8 @@ print("x afterwards (unchanged):\n", x)
 #
 # <details><summary>Hint 3: restoring even when `f` fails</summary>
 #
-# Save `old = x[idx]` first and assign it back at the end, inside a `finally:` block, so that it
-# happens even when `f` raises:
+# Save the element's old value in a variable first and assign it back at the end, inside a
+# `finally:` block, so that it happens even when `f` raises:
 #
 # ```python
 # try:
@@ -708,8 +708,8 @@ print("topological order of L = (x + y) * x:",
 # Value(<the product of the two numbers>, (self, other), (<d out / d self>, <d out / d other>), "*")
 # ```
 #
-# after `other = Value._lift(other)`. A one-input operation such as `exp` has one parent and
-# one local derivative: `(self,)` and `(<d out / d self>,)`, tuples of one element.
+# once `other` has been lifted with `Value._lift`. A one-input operation such as `exp` has one
+# parent and one local derivative: `(self,)` and `(<d out / d self>,)`, tuples of one element.
 #
 # </details>
 #
