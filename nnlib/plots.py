@@ -193,7 +193,9 @@ def plot_layer_pipeline(layers, forward_labels, backward_labels, ax=None, fontsi
     layers: names of the K boxes, left to right (e.g. ``["affine", "ReLU", "affine",
     "softmax\\ncross-entropy"]``); forward_labels: K + 1 labels of what flows between them
     to the right (input first, output last); backward_labels: K + 1 labels of the gradients
-    flowing to the left, in the same positions. Each box also shows its cache. Returns the axes.
+    flowing to the left, in the same positions. Each box also shows its cache. The labels sit
+    above and below the boxes, so a label wider than the gap between two boxes does not run
+    into them. Returns the axes.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
@@ -202,15 +204,17 @@ def plot_layer_pipeline(layers, forward_labels, backward_labels, ax=None, fontsi
     if len(forward_labels) != k + 1 or len(backward_labels) != k + 1:
         raise ValueError("forward_labels and backward_labels need len(layers) + 1 entries")
     if ax is None:
-        _, ax = plt.subplots(figsize=(2.2 * k + 1, 2.6))
+        _, ax = plt.subplots(figsize=(2.2 * k + 1, 2.9))
     step, box_w, box_h = 2.6, 1.8, 1.6
+    arrow_y = 0.62                      # the arrows run between the boxes, near their edges
+    label_y = box_h / 2 + 0.08          # the labels just outside the boxes' top and bottom
     for i, name in enumerate(layers):
         x = step * (i + 0.5)
         ax.add_patch(FancyBboxPatch((x - box_w / 2, -box_h / 2), box_w, box_h,
                                     boxstyle="round,pad=0.02,rounding_size=0.15",
                                     fc="#eeeeee", ec="0.3"))
-        ax.text(x, 0.15, name, ha="center", va="center", fontsize=fontsize, weight="bold")
-        ax.text(x, -0.45, "cache", ha="center", va="center", fontsize=fontsize - 2,
+        ax.text(x, 0.05, name, ha="center", va="center", fontsize=fontsize, weight="bold")
+        ax.text(x, -0.5, "cache", ha="center", va="center", fontsize=fontsize - 2,
                 style="italic", color="0.35")
     for j in range(k + 1):
         x = step * j
@@ -219,20 +223,20 @@ def plot_layer_pipeline(layers, forward_labels, backward_labels, ax=None, fontsi
             left = x - 0.9
         if j == k:
             right = x + 0.9
-        ax.add_patch(FancyArrowPatch((left, 0.45), (right, 0.45), arrowstyle="-|>",
+        ax.add_patch(FancyArrowPatch((left, arrow_y), (right, arrow_y), arrowstyle="-|>",
                                      mutation_scale=12, color="#1f77b4"))
-        ax.text(x, 0.62, forward_labels[j], ha="center", va="bottom", fontsize=fontsize,
+        ax.text(x, label_y, forward_labels[j], ha="center", va="bottom", fontsize=fontsize,
                 color="#1f77b4")
-        ax.add_patch(FancyArrowPatch((right, -0.45), (left, -0.45), arrowstyle="-|>",
+        ax.add_patch(FancyArrowPatch((right, -arrow_y), (left, -arrow_y), arrowstyle="-|>",
                                      mutation_scale=12, color="#c0392b"))
-        ax.text(x, -0.62, backward_labels[j], ha="center", va="top", fontsize=fontsize,
+        ax.text(x, -label_y, backward_labels[j], ha="center", va="top", fontsize=fontsize,
                 color="#c0392b")
-    ax.text(-1.0, 0.45, "forward", ha="right", va="center", fontsize=fontsize - 1,
+    ax.text(-1.0, arrow_y, "forward", ha="right", va="center", fontsize=fontsize - 1,
             color="#1f77b4")
-    ax.text(-1.0, -0.45, "backward", ha="right", va="center", fontsize=fontsize - 1,
+    ax.text(-1.0, -arrow_y, "backward", ha="right", va="center", fontsize=fontsize - 1,
             color="#c0392b")
     ax.set_xlim(-2.2, step * k + 1.0)
-    ax.set_ylim(-1.3, 1.3)
+    ax.set_ylim(-1.55, 1.55)
     ax.set_aspect("equal")
     ax.axis("off")
     return ax

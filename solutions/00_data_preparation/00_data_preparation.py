@@ -61,19 +61,26 @@ print("price of these houses:", price[:6])
 
 # %% [markdown]
 # Two problems stand out. Some values are missing, and the columns live on completely different
-# scales: a house has 1 to 6 rooms, but the income column is in the tens of thousands.
+# scales: compare the rooms column with the income column.
 
 # %%
 missing = np.isnan(X_house)
+rows_with_holes = missing.any(axis=1).sum()
 print("missing values per column:", dict(zip(feature_names, missing.sum(axis=0).tolist())))
-print(f"rows with at least one missing value: {missing.any(axis=1).sum()} of {len(X_house)}")
+print(f"columns with at least one missing value: {missing.any(axis=0).sum()} of "
+      f"{X_house.shape[1]}")
+print(f"rows with at least one missing value: {rows_with_holes} of {len(X_house)} "
+      f"({rows_with_holes / len(X_house):.0%})")
 
 lo, hi = np.nanmin(X_house, axis=0), np.nanmax(X_house, axis=0)
+for name, low, high in zip(feature_names, lo, hi):
+    print(f"{name:>12s}: from {low:g} to {high:g}")
 fig, ax = plt.subplots(figsize=(8, 2.8))
 ax.hlines(range(5), lo, hi, lw=6, color="C0", alpha=0.6)
 ax.plot(np.nanmean(X_house, axis=0), range(5), "k|", ms=14, label="mean")
 ax.set(xscale="log", yticks=range(5), yticklabels=feature_names, ylim=(-0.6, 4.6),
-       xlabel="value (log scale)", title="Range of each feature: from 1 to 100,000")
+       xlabel="value (log scale)",
+       title=f"Range of each feature: together from {lo.min():g} to {hi.max():,.0f}")
 ax.legend(loc="lower right", fontsize=8)
 fig.tight_layout()
 plt.show()
@@ -103,9 +110,10 @@ print("train", X_tr.shape, " validation", X_va.shape, " test", X_te.shape)
 # A network cannot multiply by `NaN`: one missing value turns the whole prediction, the loss and
 # every gradient into `NaN`. What can we do?
 #
-# - **Drop the rows** that have a hole: simple, but here it throws away 93 of 400 houses (23 %),
-#   and at prediction time we would have to refuse every house with a missing value.
-# - **Drop the columns** with holes: throws away four of our five features.
+# - **Drop the rows** that have a hole: simple, but here it throws away every row counted in
+#   section 1, and at prediction time we would have to refuse every house with a missing value.
+# - **Drop the columns** with holes: throws away every column counted there, most of our
+#   features.
 # - **Impute**: fill each hole with a typical value of its column. The simplest typical value
 #   is the **mean of the observed values** of that column *in the training set*:
 #
@@ -120,9 +128,6 @@ print("train", X_tr.shape, " validation", X_va.shape, " test", X_te.shape)
 # Why the training mean, even when filling holes in the validation or test rows? Because at
 # prediction time a new house arrives on its own, and the only statistics we have are the ones we
 # computed while training. Section 5 shows what goes wrong otherwise.
-#
-# Careful with NumPy: `np.mean` of a column containing a `NaN` is `NaN`. `np.nanmean` ignores
-# the `NaN`s.
 #
 # ### Worked example
 #
@@ -142,6 +147,31 @@ print("train", X_tr.shape, " validation", X_va.shape, " test", X_te.shape)
 #
 # Return a new float array; `X` itself must not change (the test also passes integer arrays, and
 # `X_train` itself as `X`).
+#
+# <details><summary>Hint 1: the plan</summary>
+#
+# Two things are needed: one mean per column of `X_train`, and the positions of the holes in
+# `X`. Then every hole gets the mean of *its* column. Work on a float copy of `X`
+# (`np.array(X, dtype=float)` makes one), never on `X` itself.
+#
+# </details>
+#
+# <details><summary>Hint 2: the NumPy functions</summary>
+#
+# `np.mean` of a column that contains a `NaN` is `NaN`; `np.nanmean` ignores the `NaN`s, and
+# with `axis=0` it gives one value per column, shape `(D,)`. `np.isnan(X)` is a boolean array
+# shaped like `X`, `True` at every hole.
+#
+# </details>
+#
+# <details><summary>Hint 3: filling the holes</summary>
+#
+# `np.where(mask, a, b)` takes `a` where `mask` is `True` and `b` elsewhere, and broadcasts its
+# arguments: an `(M, D)` mask, the `(D,)` array of means and the `(M, D)` copy of `X` give the
+# filled `(M, D)` array in one call. (Assigning `means[cols]` at the positions that
+# `np.nonzero(mask)` returns works too.)
+#
+# </details>
 
 # %% nbgrader={"grade_id": "impute_missing", "solution": true}
 def impute_missing(X_train, X):
@@ -150,9 +180,7 @@ def impute_missing(X_train, X):
     X_train: (N_train, D) the training rows, which provide the column means.
     X: (M, D) the rows to fill (X_train itself, or validation/test rows).
     Returns a new float array (M, D): X with each NaN in column j replaced by the NaN-ignoring
-    mean of column j of X_train. X itself must stay unchanged (work on a float copy).
-
-    Hint: about 4 lines: np.nanmean(..., axis=0), np.isnan, and np.where or boolean indexing.
+    mean of column j of X_train. X itself must stay unchanged (about 4 lines).
     """
     ### BEGIN SOLUTION
     X = np.array(X, dtype=float, copy=True)
@@ -195,16 +223,18 @@ print("training means used:", np.nanmean(X_tr, axis=0))
 # \frac{\partial L}{\partial w_j} = \frac{2}{N} \sum_{i=1}^{N} (\hat y_i - y_i)\, x_{ij} .
 # $$
 #
-# It is proportional to the feature $x_{ij}$ itself. The income column is about $10^4$ times
-# larger than the rooms column, so its gradient is about $10^4$ times larger too, while one
-# learning rate $\eta$ has to serve every weight in $w_j \leftarrow w_j - \eta\, \partial L /
-# \partial w_j$. A rate small enough that the income weight does not blow up barely moves the
-# rooms weight; a rate that suits the rooms weight makes the income weight explode.
+# It is proportional to the feature $x_{ij}$ itself. The income column is more than ten
+# thousand times larger than the rooms column (the cell below prints the ratio), so its
+# gradient is that much larger too, while one learning rate $\eta$ has to serve every weight in
+# $w_j \leftarrow w_j - \eta\, \partial L / \partial w_j$. A rate small enough that the income
+# weight does not blow up barely moves the rooms weight; a rate that suits the rooms weight
+# makes the income weight explode.
 #
 # Geometrically: the loss, seen as a landscape over the weights, is a long, narrow valley. The
-# picture shows it for two features, the living area (spread about 40 m²) and the distance to
-# the centre (spread about 4.5 km). To keep the picture two-dimensional we predict the price's
-# deviation from its mean and subtract each feature's mean, so the model is
+# picture shows it for two features, the living area and the distance to the centre, whose
+# spreads differ about eightfold (printed above the picture). To keep the picture
+# two-dimensional we predict the price's deviation from its mean and subtract each feature's
+# mean, so the model is
 # $\hat y = w_1 x_\text{area} + w_2 x_\text{distance}$. The lines are contours of equal loss;
 # the red path is 30 steps of gradient descent from $w = (0, 0)$, with the best constant learning
 # rate for each problem, $\eta = 2 / (\lambda_\text{max} + \lambda_\text{min})$, where the
@@ -255,6 +285,10 @@ def remaining(scene, w):
 
 
 scenes = {False: landscape(A_centred), True: landscape(A_scaled)}
+area_std, distance_std = A_centred.std(axis=0)
+print(f"mean income / mean rooms = {X_tr_filled[:, 4].mean() / X_tr_filled[:, 1].mean():,.0f}")
+print(f"spread (std) of the living area {area_std:.1f} m², of the distance {distance_std:.1f} km "
+      f"(ratio {area_std / distance_std:.1f})")
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.2))
 for ax, scaled in zip(axes, (False, True)):
     scene = scenes[scaled]
@@ -269,14 +303,18 @@ for ax, scaled in zip(axes, (False, True)):
            + f"\nafter 30 steps, {remaining(scene, path[-1]):.0%} of the way still to go")
 fig.tight_layout()
 plt.show()
+print("standardized: still to go after step 1, 2, 3:",
+      ", ".join(f"{remaining(scenes[True], w):.1%}"
+                for w in descend(scenes[True], scenes[True]["lr_best"], 3)[1:]))
 
 # %% [markdown]
 # On the left the steps bounce from one wall of the narrow valley to the other and crawl along
 # its floor: after 30 steps the weights are still far from the star (the best weights), although
 # this was the best learning rate there is. A larger rate makes the zig-zag wider (and beyond
-# $2/\lambda_\text{max}$ it diverges); a smaller one crawls even more slowly. On the right the contours are almost circles and
-# gradient descent is at the star after a couple of steps. Both panels show the *same* data and
-# the same model; only the units of the features differ.
+# $2/\lambda_\text{max}$ it diverges); a smaller one crawls even more slowly. On the right the
+# contours are almost circles and gradient descent is at the star within a few steps (printed
+# under the picture). Both panels show the *same* data and the same model; only the units of
+# the features differ.
 #
 # ### Standardization
 #
@@ -292,8 +330,7 @@ plt.show()
 # Every standardized training column then has mean 0 and standard deviation 1: a value says
 # "how many standard deviations above or below the average house". A column that is constant in
 # the training set has $\sigma_j = 0$; it carries no information, and we divide it by 1 instead
-# so that no `inf` or `NaN` appears. (`np.std` computes the population standard deviation by
-# default.)
+# so that no `inf` or `NaN` appears.
 #
 # ### Worked example
 #
@@ -308,6 +345,29 @@ plt.show()
 
 # %% [markdown]
 # ### Exercise 2: `standardize` (20 points)
+#
+# <details><summary>Hint 1: which rows give the statistics</summary>
+#
+# `mu` and `sigma` come from `X_train` only, one value per column; they are then applied to
+# `X`, whatever rows it holds. Nothing about `X` itself is measured.
+#
+# </details>
+#
+# <details><summary>Hint 2: the NumPy functions</summary>
+#
+# `.mean(axis=0)` and `.std(axis=0)` of an `(N, D)` array give `(D,)` arrays, one value per
+# column; `np.std` computes the population standard deviation (`ddof=0`) by default, the one
+# asked for. Subtracting and dividing `(D,)` arrays from an `(M, D)` array broadcasts row by
+# row.
+#
+# </details>
+#
+# <details><summary>Hint 3: the constant columns</summary>
+#
+# Before dividing, replace every 0 in `sigma` by 1: `np.where(condition, value_if_true,
+# value_if_false)` builds the corrected `sigma` in one line.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "standardize", "solution": true}
 def standardize(X_train, X):
@@ -316,9 +376,7 @@ def standardize(X_train, X):
     X_train: (N_train, D) the training rows; X: (M, D) any rows (training, validation, test).
     Returns (X - mu) / sigma as a new float array (M, D), where mu and sigma (shape (D,)) are the
     column means and population standard deviations of X_train. A column whose sigma is 0 is
-    divided by 1 instead.
-
-    Hint: about 4 lines; .mean(axis=0), .std(axis=0) and np.where(sigma == 0, 1.0, sigma).
+    divided by 1 instead (about 4 lines).
     """
     ### BEGIN SOLUTION
     X_train = np.asarray(X_train, dtype=float)
@@ -339,10 +397,10 @@ check("standardize", standardize, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Now all five features, with a bias, trained by gradient descent with the largest learning rate
-# that does not diverge. Raw features: the income column dictates the learning rate, and the
-# other weights hardly move. Standardized with your function: the loss drops to the best a linear
-# model can do within a few dozen steps.
+# Now all five features, with a bias, trained by gradient descent with 95 % of the largest
+# learning rate that does not diverge. Raw features: the income column dictates the learning
+# rate, and the other weights hardly move. Standardized with your function: the loss drops to the
+# best a linear model can do (the least-squares solution) within a few dozen steps.
 
 # %%
 # (Picture code again: gradient descent on all five features with a bias, as in the 2-D case.)
@@ -360,11 +418,20 @@ scaled_curve = linear_descent_curve(standardize(X_tr_filled, X_tr_filled), p_tr)
 fig, ax = plt.subplots(figsize=(7, 3.4))
 ax.semilogy(raw_curve, label="raw features")
 ax.semilogy(scaled_curve, label="standardized features (yours)")
+A_all = np.column_stack([X_tr_filled, np.ones(len(X_tr_filled))])
+best_linear = np.mean((A_all @ np.linalg.lstsq(A_all, p_tr, rcond=None)[0] - p_tr) ** 2)
+ax.axhline(best_linear, color="0.5", ls=":", lw=1, label="best linear model (least squares)")
 ax.set(xlabel="gradient descent step", ylabel="training MSE (log scale)",
        title="Same model, same data, different units")
 ax.legend()
 fig.tight_layout()
 plt.show()
+for name, curve in (("raw", raw_curve), ("standardized", scaled_curve)):
+    close = np.flatnonzero(curve <= 1.01 * best_linear)
+    print(f"{name:>12s} features: " +
+          (f"within 1 % of the best MSE ({best_linear:,.0f}) from step {close[0]} on"
+           if close.size else f"not within 1 % of the best MSE ({best_linear:,.0f}) in "
+           f"{len(curve) - 1} steps: {curve[-1]:,.0f} at the end"))
 
 # %% [markdown]
 # ### Explore: scaling and the learning rate
@@ -460,8 +527,9 @@ print(f"spread of the training incomes: {income_right.std():.2f} (right) vs "
 #
 # **Shortcut 2: each split (or each new batch of houses) standardized with its own statistics.**
 # This one silently gives wrong predictions. Suppose the test set happens to contain only the
-# larger houses. Standardized with *their own* mean, a 150 m² house looks "average" (close to 0),
-# so a model trained on the training statistics predicts an average price for it. And a single
+# larger houses. Standardized with *their own* mean, a house of their typical size looks
+# "average" (close to 0), although it is large by the training standard, so a model trained on
+# the training statistics predicts an average price for it. And a single
 # new house standardized on its own has $\sigma = 0$ in every column: every feature becomes 0
 # and every house gets the same prediction.
 #
@@ -477,6 +545,8 @@ X_rest = np.concatenate([X_va_filled, X_te_filled])
 p_rest = np.concatenate([p_va, p_te])
 big = np.argsort(X_rest[:, 0])[-40:]                          # the 40 largest houses
 X_big, p_big = X_rest[big], p_rest[big]
+print(f"mean area of these 40 houses {X_big[:, 0].mean():.0f} m², of the training houses "
+      f"{X_tr_filled[:, 0].mean():.0f} m²")
 pred_right = np.column_stack([standardize(X_tr_filled, X_big), np.ones(40)]) @ w_linear
 pred_own = np.column_stack([standardize(X_big, X_big), np.ones(40)]) @ w_linear
 
@@ -545,6 +615,29 @@ plt.show()
 
 # %% [markdown]
 # ### Exercise 3: `one_hot` (15 points)
+#
+# <details><summary>Hint 1: the order of the work</summary>
+#
+# First check the labels, then build the array. All labels lie in `[0, num_classes)` exactly
+# when the smallest is at least 0 and the largest is below `num_classes` (an empty `y` has no
+# label to check).
+#
+# </details>
+#
+# <details><summary>Hint 2: the array</summary>
+#
+# Start from `np.zeros((N, num_classes))`: every entry is already right except one per row,
+# the entry in column `y[i]` of row `i`.
+#
+# </details>
+#
+# <details><summary>Hint 3: one entry per row, without a loop</summary>
+#
+# *Integer array indexing*: `A[rows, cols] = 1.0`, with two integer arrays of the same length,
+# sets `A[rows[k], cols[k]]` for every `k`. Here the rows are `0, 1, ..., N-1`
+# (`np.arange(N)`) and the columns are the labels.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "one_hot", "solution": true}
 def one_hot(y, num_classes):
@@ -552,9 +645,7 @@ def one_hot(y, num_classes):
 
     y: (N,) integer labels; num_classes: the number of classes C.
     Returns a float array (N, C) with 1.0 at [i, y[i]] and 0.0 elsewhere. If any label lies
-    outside [0, num_classes), raise ValueError (before building anything).
-
-    Hint: about 5 lines; np.zeros((N, C)) and integer array indexing out[np.arange(N), y] = 1.0.
+    outside [0, num_classes), raise ValueError (before building anything). About 5 lines.
     """
     ### BEGIN SOLUTION
     y = np.asarray(y)
@@ -600,15 +691,25 @@ print("digits per class:", one_hot(y_digits, 10).sum(axis=0).astype(int))
 X_moons, y_moons = make_moons(200, noise=0.15, rng=np.random.default_rng(1))
 X_moons_tr, y_moons_tr, _, _, X_moons_te, y_moons_te = nnlib.train_val_test_split(
     X_moons, y_moons, 0.0, 0.2, np.random.default_rng(2))
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.4), sharey=True)
-for ax, (tr_x, tr_y, te_x, title) in zip(axes, [
-        (X_moons[:160], y_moons[:160], X_moons[160:], "first 80 % / last 20 % of the file"),
-        (X_moons_tr, y_moons_tr, X_moons_te, "shuffled split")]):
-    ax.scatter(tr_x[:, 0], tr_x[:, 1], c=tr_y, cmap="coolwarm", s=10, alpha=0.35)
-    ax.scatter(te_x[:, 0], te_x[:, 1], facecolors="none", edgecolors="k", s=30,
-               label="test rows")
+CLASS_COLOURS = np.array(["#3b6fb6", "#d1495b"])            # class 0 blue, class 1 red
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+for ax, (tr_x, tr_y, te_x, te_y, title) in zip(axes, [
+        (X_moons[:160], y_moons[:160], X_moons[160:], y_moons[160:],
+         "first 80 % / last 20 % of the file"),
+        (X_moons_tr, y_moons_tr, X_moons_te, y_moons_te, "shuffled split")]):
+    ax.scatter(tr_x[:, 0], tr_x[:, 1], c=CLASS_COLOURS[tr_y], s=10, alpha=0.35)
+    ax.scatter(te_x[:, 0], te_x[:, 1], c=CLASS_COLOURS[te_y], s=36, edgecolors="k",
+               linewidths=1.0)
     ax.set(title=title, xlabel="x1")
-    ax.legend(loc="lower left", fontsize=8)
+legend_marks = [plt.Line2D([], [], ls="", marker="o", ms=8, color=CLASS_COLOURS[0],
+                           label="class 0"),
+                plt.Line2D([], [], ls="", marker="o", ms=8, color=CLASS_COLOURS[1],
+                           label="class 1"),
+                plt.Line2D([], [], ls="", marker="o", ms=4, color="0.6", alpha=0.5,
+                           label="training row (small, faint)"),
+                plt.Line2D([], [], ls="", marker="o", ms=7, color="0.6", mec="k",
+                           label="test row (large, black ring)")]
+axes[0].legend(handles=legend_marks, loc="lower left", fontsize=8)
 axes[0].set_ylabel("x2")
 fig.tight_layout()
 plt.show()
@@ -638,6 +739,30 @@ print("classes in the unshuffled test set:", np.bincount(y_moons[160:], minlengt
 
 # %% [markdown]
 # ### Exercise 4: `train_val_test_split` (20 points)
+#
+# <details><summary>Hint 1: the plan</summary>
+#
+# Work with row *indices*, not with the rows: compute the two counts, draw one permutation of
+# `0 .. N-1`, cut it into three pieces, and only at the end pick the rows of `X` and `y` with
+# each piece.
+#
+# </details>
+#
+# <details><summary>Hint 2: cutting the permutation</summary>
+#
+# The test indices are the first `n_test` entries of the permutation; the validation indices
+# the `n_val` entries right after them; the training indices everything after those. Three
+# slices of one array.
+#
+# </details>
+#
+# <details><summary>Hint 3: picking the rows</summary>
+#
+# Indexing an array with an integer array, `X[idx]`, returns a *new* array of those rows in that
+# order, so nothing is shuffled in place. Use the same `idx` for `X` and for `y`, and each row
+# keeps its label.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "train_val_test_split", "solution": true}
 def train_val_test_split(X, y, val_fraction, test_fraction, rng):
@@ -647,9 +772,7 @@ def train_val_test_split(X, y, val_fraction, test_fraction, rng):
     n_test = round(N * test_fraction), n_val = round(N * val_fraction), the rest is training.
     Returns (X_train, y_train, X_val, y_val, X_test, y_test). Use one rng.permutation(N) for
     both X and y: the first n_test indices are the test rows, the next n_val the validation
-    rows, the remaining ones the training rows. Do not shuffle X or y in place.
-
-    Hint: about 6 lines: rng.permutation, slicing the index array, and X[idx], y[idx].
+    rows, the remaining ones the training rows. Do not shuffle X or y in place (about 6 lines).
     """
     ### BEGIN SOLUTION
     X, y = np.asarray(X), np.asarray(y)
@@ -675,9 +798,10 @@ check("train_val_test_split", train_val_test_split, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Your split on the 1797 digits, with your `one_hot` counting the classes in each part: a shuffled
-# split gives every part about the same mix of digits, about 10 % each, up to the random
-# variation you would expect in parts of a few hundred images.
+# Your split of all the digits (15 % validation, 15 % test), with your `one_hot` counting the
+# classes in each part: a shuffled split gives every part about the same mix of digits, about
+# 10 % each, up to the random variation you would expect in parts of a few hundred images (the
+# cell prints how large that is).
 
 # %%
 digit_parts = train_val_test_split(X_digits, y_digits, 0.15, 0.15, np.random.default_rng(3))
@@ -690,6 +814,11 @@ ax.set(xticks=range(10), xlabel="digit", ylabel="share of the part", ylim=(0, 0.
 ax.legend(fontsize=8, ncol=3, loc="upper center")
 fig.tight_layout()
 plt.show()
+for name, labels in zip(["train", "validation", "test"], digit_parts[1::2]):
+    share = one_hot(labels, 10).mean(axis=0)
+    chance = np.sqrt(0.1 * 0.9 / len(labels))    # the std of a share of 10 % among n draws
+    print(f"{name:>10s}: {len(labels):4d} of {len(y_digits)} digits, shares from {share.min():.1%} "
+          f"to {share.max():.1%}; the random variation expected: ±{chance:.1%} (one std)")
 
 # %% [markdown]
 # ## 8. Mini-batches and epochs
@@ -748,6 +877,28 @@ for value in count_up_to(4):
 
 # %% [markdown]
 # ### Exercise 5: `iterate_minibatches` (25 points)
+#
+# <details><summary>Hint 1: the order of the rows</summary>
+#
+# First decide the order of the whole epoch as an array of row indices: `0, 1, ..., N-1` when
+# `rng` is None, `rng.permutation(N)` otherwise (one call, before the loop). Every batch is then
+# a consecutive piece of that array.
+#
+# </details>
+#
+# <details><summary>Hint 2: the loop</summary>
+#
+# `range(0, N, batch_size)` gives the first position of every batch. A slice that runs past the
+# end of an array stops at the end, so the last, smaller batch needs no special case.
+#
+# </details>
+#
+# <details><summary>Hint 3: handing out a batch</summary>
+#
+# Inside the loop, `yield` a pair: the rows of `X` and the rows of `y` at this batch's indices
+# (indexing with an integer array, as in Exercise 4).
+#
+# </details>
 
 # %% nbgrader={"grade_id": "iterate_minibatches", "solution": true}
 def iterate_minibatches(X, y, batch_size, rng=None):
@@ -757,9 +908,7 @@ def iterate_minibatches(X, y, batch_size, rng=None):
     Every row appears in exactly one batch. With rng=None the rows come in their original
     order; otherwise in the order of rng.permutation(N) (one call per epoch). Each batch has
     B rows except the last, which has the N - B * (number of full batches) rows that are left.
-
-    Hint: about 5 lines: an index array, a for loop over range(0, N, batch_size), and
-    `yield X[idx], y[idx]`.
+    About 5 lines.
     """
     ### BEGIN SOLUTION
     n = np.shape(X)[0]
@@ -787,11 +936,11 @@ check("iterate_minibatches", iterate_minibatches, hidden=True)
 # A small network learns the house prices with plain gradient descent (the same learning rate
 # for every batch size), its mini-batches coming from **your** `iterate_minibatches`. Each dot is
 # the loss of one mini-batch, plotted at the fraction of the epoch where it happened; the line is
-# the mean over each epoch.
+# the mean over each epoch, drawn in the middle of its epoch.
 #
-# - Batch size 1: hundreds of steps per epoch, a very noisy loss, but fast progress per epoch.
+# - Batch size 1: one step per training row, a very noisy loss, but fast progress per epoch.
 # - The whole training set as one batch: one smooth, exact step per epoch, and slow progress.
-# - In between, e.g. 16 or 32: most of the speed, much less noise. That is why mini-batches are
+# - In between, e.g. 16: most of the speed, much less noise. That is why mini-batches are
 #   the standard.
 
 # %%
@@ -830,13 +979,13 @@ def draw_batches(fig, batch_size):
     (ax,) = plots.add_static_layer(fig, batches_background)
     ax.plot(r["x"], r["batch_loss"], ".", ms=2 if r["steps"] > 50 else 5, alpha=0.5, color="C0",
             label="loss of one mini-batch (one step)")
-    ax.plot(np.arange(1, EPOCHS + 1), r["epoch_loss"], "o-", color="C3", lw=2,
+    ax.plot(np.arange(1, EPOCHS + 1) - 0.5, r["epoch_loss"], "o-", color="C3", lw=2,
             label="mean over the epoch")
     ax.legend(fontsize=8, loc="upper right")
     last = len(F_tr) - (r["steps"] - 1) * batch_size
     return (f"N = {len(F_tr)} training rows, batch size {batch_size}: {r['steps']} steps per epoch "
             f"(last batch {last} rows), {r['steps'] * EPOCHS} steps in {EPOCHS} epochs; "
-            f"loss after epoch {EPOCHS}: {r['epoch_loss'][-1]:.3f}")
+            f"mean loss in epoch {EPOCHS}: {r['epoch_loss'][-1]:.3f}")
 
 
 batch_panel = slider_panel(
@@ -884,9 +1033,12 @@ history_prepared, pred_prepared = fit_and_predict(F_a, F_b, F_c)
 history_raw, pred_raw = fit_and_predict(X_a, X_b, X_c)
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
-ax1.semilogy(history_prepared.val_loss, "C0", label="standardized features")
-ax1.semilogy(history_raw.val_loss, "C1", label="raw features")
-ax1.set(xlabel="epoch", ylabel="validation MSE (standardized price)", title="Training")
+for history, name, color in ((history_prepared, "standardized features", "C0"),
+                             (history_raw, "raw features", "C1")):
+    after_epoch = np.arange(1, history.epochs + 1)           # measured after epochs 1, 2, ...
+    ax1.semilogy(after_epoch, history.val_loss, color, label=name)
+ax1.set(xlabel="epoch", ylabel="validation MSE (standardized price)", xlim=(0, None),
+        title="Validation loss after each epoch")
 ax1.legend(fontsize=8)
 for pred, name, color in ((pred_raw, "raw features", "C1"),
                           (pred_prepared, "standardized features", "C0")):

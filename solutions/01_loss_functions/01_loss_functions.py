@@ -103,15 +103,29 @@ plt.show()
 # Return the mean over **every entry** of `(y_pred - y_true) ** 2` as a Python `float`. It must
 # work for any shape, e.g. `(N,)`, `(N, 1)` or `(N, K)`, and must not change its inputs. There is
 # no factor $\tfrac12$ and no square root.
+#
+# <details><summary>Hint 1: no loop needed</summary>
+#
+# NumPy works on whole arrays: subtracting two arrays of the same shape subtracts entry by
+# entry, and `** 2` squares every entry.
+#
+# </details>
+#
+# <details><summary>Hint 2: the mean over every entry</summary>
+#
+# `np.mean` without an `axis` averages over all entries, whatever the shape, so `(N,)`,
+# `(N, 1)` and `(N, K)` need no special case. `float(...)` turns the NumPy scalar it returns
+# into a Python `float`.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "mse_loss", "solution": true}
 def mse_loss(y_pred, y_true):
     """Mean squared error between predictions and targets.
 
     y_pred, y_true: arrays of the same shape, e.g. (N,), (N, 1) or (N, K).
-    Returns a Python float: the mean over *every* entry of (y_pred - y_true) ** 2.
-
-    Hint: one or two lines; np.mean averages over all entries, float(...) makes a Python float.
+    Returns a Python float: the mean over *every* entry of (y_pred - y_true) ** 2
+    (one or two lines).
     """
     ### BEGIN SOLUTION
     diff = np.asarray(y_pred, dtype=float) - np.asarray(y_true, dtype=float)
@@ -229,6 +243,13 @@ plt.show()
 #
 # And with the constant $-2$ added to every score, $s - 2 = (0,\ -1,\ -1.9)$:
 # $e^{s-2} = (1,\ 0.368,\ 0.150)$, sum $1.517$, and $p = (0.659,\ 0.242,\ 0.099)$ again.
+# The cell below computes the table and the shifted scores.
+
+# %%
+for shift in (0.0, -2.0):
+    e_s = np.exp(scores_example[0] + shift)
+    print(f"s = {scores_example[0] + shift}:  exp = {e_s},  sum = {e_s.sum():.4f},  "
+          f"p = {e_s / e_s.sum()}")
 
 # %% [markdown]
 # ## 4. Numerical stability: when $e^{s}$ overflows
@@ -242,6 +263,8 @@ plt.show()
 
 # %%
 print("largest float64:", np.finfo(np.float64).max, "  its log:", np.log(np.finfo(np.float64).max))
+print("largest float32:", np.finfo(np.float32).max, "  its log:",
+      np.log(np.float64(np.finfo(np.float32).max)))
 print("exp(709) =", np.exp(709.0))
 print("exp(710) =", np.exp(710.0))                      # overflow: inf, with a warning
 
@@ -282,17 +305,37 @@ print("stable softmax of [1000, 1000, 999]:", np.exp(shifted) / np.exp(shifted).
 # Write the row-wise softmax of an `(N, C)` array of scores. It must give finite probabilities
 # for any finite scores (the test uses scores like $10^4$ and $-10^4$) and must not trigger any
 # NumPy overflow warning. Do not modify `scores`.
+#
+# <details><summary>Hint 1: the formula to code</summary>
+#
+# The stable formula of section 4, row by row: subtract the row's maximum $m$ from every
+# score of the row, exponentiate, divide by the row's sum. Three steps, each one line.
+#
+# </details>
+#
+# <details><summary>Hint 2: one value per row</summary>
+#
+# `scores.max(axis=1)` gives the `N` row maxima, shape `(N,)`, and `.sum(axis=1)` the row
+# sums. With `keepdims=True` they keep the shape `(N, 1)`, which broadcasts against `(N, C)`:
+# every entry of row `i` is combined with the value of row `i`. (Without it, an `(N,)` array
+# would be lined up with the *columns*, and fail or silently give nonsense.)
+#
+# </details>
+#
+# <details><summary>Hint 3: not in place</summary>
+#
+# `scores - m` makes a new array; `scores -= m` would change the caller's array. Build new
+# arrays at every step.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "softmax", "solution": true}
 def softmax(scores):
     """Row-wise softmax of a batch of scores.
 
     scores: (N, C) array, one row of C class scores per example.
-    Returns an (N, C) array of probabilities: every row sums to 1. It must stay finite for any
-    finite scores (e.g. 1e4), so subtract each row's maximum before np.exp.
-
-    Hint: about 3 lines; use axis=1 with keepdims=True so the (N, 1) row maxima and row sums
-    broadcast against the (N, C) scores.
+    Returns an (N, C) array of probabilities: every row sums to 1. It must stay finite, without
+    overflow warnings, for any finite scores (e.g. 1e4). About 3 lines.
     """
     ### BEGIN SOLUTION
     scores = np.asarray(scores, dtype=float)
@@ -374,12 +417,21 @@ print("P[np.arange(2), y] =", P[np.arange(2), y_small])     # [0.7, 0.6]
 # | 1 | (0.5, 2.5, -1.0) | 2 | (0.116, 0.858, 0.026) | 0.026 | 3.653 |
 #
 # $L = (0.417 + 3.653) / 2 = 2.035$. The second example, where the network put only 2.6 % on the
-# true class, makes up almost 90 % of the loss.
-#
+# true class, makes up almost 90 % of the loss (the cell below computes the table with `nnlib`).
+
+# %%
+scores_table, y_table = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), np.array([0, 2])
+p_table = nnlib.softmax(scores_table)
+losses_table = -np.log(p_table[np.arange(2), y_table])
+print("softmax rows:\n", p_table)
+print("per-example losses:", losses_table, "  mean:", round(losses_table.mean(), 4),
+      f"  share of example 1: {losses_table[1] / losses_table.sum():.1%}")
+
+# %% [markdown]
 # ## 6. Stable cross-entropy: log-softmax and log-sum-exp
 #
 # Computing `-np.log(softmax(scores))` still breaks, even with your stable softmax. Take the
-# scores $(0, 1000)$ with true class 0. The true probability is $e^{-1000}$, about $10^{-435}$:
+# scores $(0, 1000)$ with true class 0. The true probability is $e^{-1000}$, about $10^{-434}$:
 # smaller than the smallest float, so it *underflows* to exactly 0, and $-\log 0 = \infty$.
 # Yet the loss itself is a perfectly ordinary number, 1000. The trick is never to form the tiny
 # probability at all and to take the log on paper first:
@@ -409,8 +461,11 @@ print("P[np.arange(2), y] =", P[np.arange(2), y_small])     # [0.7, 0.6]
 
 # %%
 s_far = np.array([[0.0, 1000.0]])
+print(f"e^-1000 = 10^{-1000 / np.log(10):.1f}, but as a float64:", np.exp(-1000.0))
 print("log(softmax(s))  =", np.log(nnlib.softmax(s_far)))   # log(0) = -inf, with a warning
 print("log-softmax(s)   =", nnlib.log_softmax(s_far))       # finite: [-1000, 0]
+print("LSE(2, 1, 0.1) =", round(2 + np.log(np.exp(scores_table[0] - 2).sum()), 4),
+      "  -log p_0 =", round(-nnlib.log_softmax(scores_table)[0, 0], 4))
 
 # %% [markdown]
 # ### Exercise 3: `cross_entropy_loss` (40 points)
@@ -418,17 +473,36 @@ print("log-softmax(s)   =", nnlib.log_softmax(s_far))       # finite: [-1000, 0]
 # Return the mean over the batch of $-\log \operatorname{softmax}(s_i)_{y_i}$ as a Python
 # `float`. It must stay finite (and free of NumPy warnings) for any finite scores, so compute
 # the log-probabilities with log-sum-exp as above — not as `np.log(softmax(scores))`.
+#
+# <details><summary>Hint 1: the plan</summary>
+#
+# Three steps: the log-softmax of every row (an `(N, C)` array of log-probabilities), then the
+# entry of the true class in each row (`N` numbers), then minus their mean.
+#
+# </details>
+#
+# <details><summary>Hint 2: the log-softmax, stably</summary>
+#
+# With $m$ the row maximum and $t = s - m$ the shifted scores of a row,
+# $\log p_k = t_k - \log \sum_j e^{t_j}$. The shift needs the `(N, 1)` row maxima
+# (`keepdims=True`, as in `softmax`), and so does the sum inside the log.
+#
+# </details>
+#
+# <details><summary>Hint 3: the true class of each row</summary>
+#
+# Integer array indexing, as in the `P[np.arange(2), y]` example above, picks one entry per
+# row. The mean of the picked values, negated and passed through `float(...)`, is the loss.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "cross_entropy_loss", "solution": true}
 def cross_entropy_loss(scores, y):
     """Mean cross-entropy of a batch of scores against integer labels.
 
     scores: (N, C) class scores; y: (N,) integer labels in [0, C).
-    Returns a Python float: the mean over the N rows of -log softmax(scores)[i, y[i]].
-    Compute the log-probabilities as s - m - log(sum(exp(s - m))) with m the row maximum
-    (log-softmax), never as np.log(softmax(scores)), so it stays finite for any finite scores.
-
-    Hint: about 4 lines; pick each row's true class with logp[np.arange(N), y].
+    Returns a Python float: the mean over the N rows of -log softmax(scores)[i, y[i]]. It must
+    stay finite, without NumPy warnings, for any finite scores (about 4 lines).
     """
     ### BEGIN SOLUTION
     scores = np.asarray(scores, dtype=float)
@@ -452,24 +526,41 @@ check("cross_entropy_loss", cross_entropy_loss, hidden=True)
 # %% [markdown]
 # ## 7. Explore: how the loss responds to the scores
 #
-# Three classes, *cat* (the true class), *dog* and *fox*, with fixed scores 2.0 for dog and 0.5
-# for fox. The first slider sets the score of the true class, the second multiplies **all**
-# scores by a factor (a large factor makes the network more confident, a small one less).
+# Three classes, *cat* (the true class), *dog* and *fox*. Before scaling, their scores are
+# $c$ (the first slider), 2.0 and 0.5; the second slider multiplies **all three** by a factor
+# $k$, so the network's scores are $k \cdot (c,\ 2,\ 0.5)$ (a large factor makes the network
+# more confident, a small one less). The right plot shows the loss for every position of the
+# cat slider at the current factor; the readout shows the scaled scores.
 #
-# Things to try:
+# Things to try (the cell below prints the numbers):
 #
-# - Move the cat score far above the others: the loss approaches 0 but never reaches it.
-# - Move it far below: the loss grows along a straight line — for a very wrong network the
-#   cross-entropy is about (best wrong score) − (true score).
+# - Move the cat score far above dog's 2: the loss approaches 0 but never reaches it.
+# - Move it far below: the loss grows along a straight line. For a very wrong network the
+#   cross-entropy is about (best wrong score) − (true score), here $k \cdot (2 - c)$.
 # - With the cat score at 1 (below dog), raise the factor: the network becomes *confidently
-#   wrong* and the loss explodes. With the cat score at 3, the same factor drives the loss to 0.
-# - Set the factor near 0: every class gets about 1/3 and the loss is $\log 3 \approx 1.10$,
-#   whatever the scores.
+#   wrong*, and the loss grows in proportion to the factor, towards $k \cdot (2 - 1) = k$.
+#   With the cat score at 3, the same factor drives the loss to 0.
+# - Set the factor near 0: every class gets about 1/3 and the loss is about $\log 3$, whatever
+#   the scores.
 
 # %%
 CLASS_NAMES = ["cat (true)", "dog", "fox"]
 OTHER_SCORES = np.array([2.0, 0.5])
 SCORE_GRID = np.linspace(-6, 8, 281)
+
+
+def cat_loss(cat_score, factor):
+    """-log p(cat) for the scores factor * (cat_score, 2.0, 0.5)."""
+    scores = factor * np.concatenate([[cat_score], OTHER_SCORES])[None, :]
+    return nnlib.cross_entropy_loss(scores, np.array([0]))
+
+
+print(f"log 3 = {np.log(3):.3f}")
+print("cat score -6, factor 1:", f"loss {cat_loss(-6.0, 1.0):.3f}", "  (2 - (-6) = 8)")
+FACTORS = (0.05, 1, 2, 3, 5)
+print("factor         " + "".join(f"{k:>8g}" for k in FACTORS))
+for cat in (1.0, 3.0):
+    print(f"cat score {cat:g}:   " + "".join(f"{cat_loss(cat, k):8.3f}" for k in FACTORS))
 
 
 LOSS_FIGSIZE = (9, 3.4)
@@ -482,9 +573,11 @@ def draw_loss_background(fig):
     ax1.set(xticks=[0, 1, 2], xticklabels=CLASS_NAMES, yticks=[0, 0.5, 1], xlim=(-0.6, 2.6),
             ylim=(0, 1.02), ylabel="probability")
     ax2.axhline(np.log(3), color="0.6", ls=":", lw=1)
+    ax2.axvline(OTHER_SCORES[0], color="0.75", ls="--", lw=1)
+    ax2.text(OTHER_SCORES[0] + 0.15, 14.2, "dog's score before scaling", fontsize=8, color="0.45")
     ax2.set(xticks=[-5, 0, 5], yticks=[0, 5, 10, 15], xlim=(SCORE_GRID[0] - 0.7,
-            SCORE_GRID[-1] + 0.7), ylim=(-0.2, 15), xlabel="score of the true class (cat)",
-            ylabel="loss -log p(cat)")
+            SCORE_GRID[-1] + 0.7), ylim=(-0.2, 15),
+            xlabel="cat score before scaling (the first slider)", ylabel="loss -log p(cat)")
 
 
 loss_background = plots.render_static_layer(draw_loss_background, LOSS_FIGSIZE)
@@ -493,7 +586,7 @@ loss_background = plots.render_static_layer(draw_loss_background, LOSS_FIGSIZE)
 def draw_loss_explorer(fig, cat_score, factor):
     scores = factor * np.concatenate([[cat_score], OTHER_SCORES])[None, :]
     probs = nnlib.softmax(scores)[0]
-    loss = nnlib.cross_entropy_loss(scores, np.array([0]))
+    loss = cat_loss(cat_score, factor)
     grid_scores = factor * np.column_stack([SCORE_GRID,
                                             np.tile(OTHER_SCORES, (len(SCORE_GRID), 1))])
     grid_loss = -nnlib.log_softmax(grid_scores)[:, 0]
@@ -502,13 +595,14 @@ def draw_loss_explorer(fig, cat_score, factor):
     ax1.bar([0, 1, 2], probs, color=["C3", "0.6", "0.6"])
     ax2.plot(SCORE_GRID, grid_loss, "C0")
     ax2.plot([cat_score], [loss], "C3o")
-    return (f"scores = {np.round(scores[0], 2)}   p = {np.round(probs, 4)}   "
-            f"loss = -log p(cat) = {loss:.3f}   (dotted line: log 3 = 1.099)")
+    return (f"scaled scores = {factor:g} x ({cat_score:g}, 2, 0.5) = {np.round(scores[0], 2)}   "
+            f"p = {np.round(probs, 4)}   loss = -log p(cat) = {loss:.3f}   "
+            f"(dotted line: log 3 = {np.log(3):.3f})")
 
 
 loss_explorer = slider_panel(
     draw_loss_explorer,
-    {"cat_score": float_slider("score of cat", 1.0, -6.0, 8.0, 0.1),
+    {"cat_score": float_slider("cat score before scaling", 1.0, -6.0, 8.0, 0.1),
      "factor": float_slider("factor on all scores", 1.0, 0.05, 5.0, 0.05)},
     figsize=LOSS_FIGSIZE, title="Softmax and cross-entropy")
 loss_explorer
@@ -521,7 +615,8 @@ loss_explorer
 # loss, the topic of notebook 03) still comes from `nnlib`.
 #
 # **Regression with your `mse_loss`.** A small network with one hidden layer of 32 ReLU units
-# learns the noisy sine curve; its loss per epoch is computed by your function.
+# learns the noisy sine curve; the loss of every mini-batch is computed by your function, and
+# the plot shows their mean over each epoch.
 
 # %%
 rng = np.random.default_rng(2)
@@ -538,40 +633,48 @@ ax1.plot(x_line, regressor.predict_scores(x_line), "C3", lw=2, label="network")
 ax1.plot(x_line, np.sin(x_line), "k--", lw=1, label="sin(x)")
 ax1.set(xlabel="x", ylabel="y", title="The fitted curve")
 ax1.legend(fontsize=8)
-ax2.semilogy(fit_history.train_loss, label="training loss")
-ax2.axhline(0.15 ** 2, color="0.4", ls=":", lw=1, label="noise variance 0.15² = 0.0225")
-ax2.set(xlabel="epoch", ylabel="your mse_loss", title="Training loss (log scale)")
+ax2.semilogy(np.arange(1, fit_history.epochs + 1), fit_history.train_loss,
+             label="training loss (mean over the epoch)")
+ax2.axhline(0.15 ** 2, color="0.4", ls=":", lw=1, label=f"noise variance 0.15² = {0.15 ** 2:.4f}")
+ax2.set(xlabel="epoch", ylabel="your mse_loss", xlim=(0, fit_history.epochs),
+        title="Training loss (log scale)")
 ax2.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
+print(f"mean training loss over the last 20 epochs: {np.mean(fit_history.train_loss[-20:]):.4f}"
+      f"   (noise variance {0.15 ** 2:.4f})")
 
 # %% [markdown]
-# The loss levels off near $0.15^2 = 0.0225$, the variance of the noise added to the sine:
-# no curve can predict the noise, so that is the best possible MSE on this data.
+# The loss levels off near $0.15^2$, the variance of the noise added to the sine: no curve can
+# predict the noise, so that is about the best MSE to expect on this data.
 #
 # **Classification with your `cross_entropy_loss`.** A network `64 - 32 - 10` learns to read the
-# 8×8 handwritten digits. Watch the first value of the loss: it starts close to
-# $\log 10 \approx 2.30$, the loss of a network that guesses uniformly.
+# 8×8 handwritten digits. Watch the first value of the validation loss, measured before any
+# training (epoch 0): it is close to $\log 10 \approx 2.30$, the loss of a network that guesses
+# uniformly.
 
 # %%
 rng = np.random.default_rng(3)
 X_digits, y_digits = load_digits()
 X_tr, y_tr, X_val, y_val, X_te, y_te = nnlib.train_val_test_split(X_digits, y_digits, 0.2, 0.2, rng)
 classifier = nnlib.MLP.create([64, 32, 10], rng, ops=nnlib.Ops(loss=cross_entropy_loss))
-print(f"loss before training: {classifier.loss(X_val, y_val):.3f}   (log 10 = {np.log(10):.3f})")
+val_loss_before = classifier.loss(X_val, y_val)
+print(f"validation loss before training: {val_loss_before:.3f}   (log 10 = {np.log(10):.3f})")
 digit_history = nnlib.train(classifier, X_tr, y_tr, X_val, y_val, rng=rng, epochs=15,
                             batch_size=64, optim_config={"learning_rate": 1e-2})
 
+epochs = np.arange(1, digit_history.epochs + 1)      # the history holds epochs 1, 2, ...
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4))
-ax1.plot(digit_history.train_loss, label="training")
-ax1.plot(digit_history.val_loss, label="validation")
+ax1.plot(epochs, digit_history.train_loss, "o-", ms=3, label="training (mean over the epoch)")
+ax1.plot(np.r_[0, epochs], np.r_[val_loss_before, digit_history.val_loss], "o-", ms=3,
+         label="validation (before training, then after each epoch)")
 ax1.axhline(np.log(10), color="0.4", ls=":", lw=1, label="log 10: uniform guessing")
-ax1.set(xlabel="epoch", ylabel="your cross_entropy_loss", title="Loss (after each epoch)")
+ax1.set(xlabel="epoch", ylabel="your cross_entropy_loss", title="Loss")
 ax1.legend(fontsize=8)
-ax2.plot(digit_history.train_acc, label="training")
-ax2.plot(digit_history.val_acc, label="validation")
-ax2.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02), title="Accuracy")
-ax2.legend(fontsize=8)
+ax2.plot(epochs, digit_history.train_acc, "o-", ms=3, label="training (after each epoch)")
+ax2.plot(epochs, digit_history.val_acc, "o-", ms=3, label="validation")
+ax2.set(xlabel="epoch", ylabel="accuracy", xlim=ax1.get_xlim(), ylim=(0, 1.02), title="Accuracy")
+ax2.legend(fontsize=8, loc="lower right")
 fig.tight_layout()
 plt.show()
 
@@ -579,8 +682,9 @@ plt.show()
 # **Which digits cost the most?** Your `softmax` turns the trained network's test scores into
 # probabilities, and the per-example loss $-\log p_{i,y_i}$ shows where the loss comes from. Most
 # test digits cost almost nothing (note the log scale of the counts); a few confident mistakes
-# cost a lot, and they make up a large share of the mean. On the right: the six most expensive
-# test digits, with their true label, the probability $p$ the network gave it, and its guess.
+# cost a lot, and they make up a large share of the mean (printed under the picture). On the
+# right: the six most expensive test digits, with their true label, the probability $p$ the
+# network gave it, and its guess.
 
 # %%
 test_probs = softmax(classifier.predict_scores(X_te))
@@ -604,6 +708,8 @@ for j, i in enumerate(worst):
     ax.axis("off")
 fig.tight_layout()
 plt.show()
+print(f"the {len(worst)} most expensive of {len(y_te)} test digits make up "
+      f"{per_example[worst].sum() / per_example.sum():.0%} of the test loss")
 
 # %% [markdown]
 # ## Summary
