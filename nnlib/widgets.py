@@ -21,7 +21,8 @@
   alive then that later become unreachable *cycles* stay in memory until ``gc.unfreeze()``;
   everything else is freed as usual.
 - a FloatSlider echoes 0.1 back as 0.09999999999999999 when it first renders: changes smaller
-  than 1e-9 are ignored rather than redrawn;
+  than a billionth of the value are ignored rather than redrawn (relative, so that a slider
+  over tiny values such as a step h of 1e-10 still redraws);
 - every redraw leaves a hidden marker in the readout (``DRAW_MARKER``: the redraw count, a
   digest of the PNG, when the redraw started (ms since the epoch) and how long the kernel took
   to draw, render and send it), so the browser tests know when a redraw arrived, whether it
@@ -56,7 +57,8 @@ DRAW_MARKER = ('<span class="nncourse-panel-draw" data-draw="{count}" data-png="
 def _changed(old, new) -> bool:
     if isinstance(old, float) or isinstance(new, float):
         try:
-            return abs(float(new) - float(old)) > TOLERANCE
+            return abs(float(new) - float(old)) > TOLERANCE * max(abs(float(new)),
+                                                              abs(float(old)))
         except (TypeError, ValueError):
             return old != new
     return old != new

@@ -94,3 +94,12 @@ def test_every_redraw_renders_with_the_same_canvas_and_renderer():
     renderer = canvas.get_renderer()
     panel.controls["x"].value = 0.75
     assert panel.figure.canvas is canvas and canvas.get_renderer() is renderer
+
+
+def test_tiny_values_redraw_while_float_echoes_do_not():
+    """A browser echoing 0.1 as 0.09999999999999999 redraws nothing; 1e-10 -> 2e-10 does."""
+    from nnlib.widgets import _changed
+
+    assert not _changed(0.1, 0.09999999999999999)
+    assert _changed(1e-10, 2e-10)
+    assert _changed(0.0, 1e-12)
