@@ -84,6 +84,9 @@ def main(argv=None) -> int:
                        "report go (default: $NNCOURSE_GRADING_DIR or grading/)")
     grade.add_argument("--cell-timeout", type=int,
                        help="seconds a cell may run (default: $NNCOURSE_CELL_TIMEOUT or 60)")
+    grade.add_argument("--student", action="append",
+                       help="regrade only this student (repeatable); the report, CSVs and "
+                            "results keep everyone else's last grades")
     grade.add_argument("--workers", type=int, default=2,
                        help="submissions run at once in the sandbox (default 2)")
     grade.set_defaults(run=cmd_grade)

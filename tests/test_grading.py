@@ -257,3 +257,31 @@ def test_release_holds_no_solution_code_and_no_hidden_tests():
             leaked = secret & {ln.strip() for ln in rel.source.splitlines()} - {""}
             assert not leaked, (where, leaked)
             assert "raise NotImplementedError" in rel.source, where
+
+
+def test_regrading_one_student_changes_only_their_rows(graded, tmp_path):
+    """``--student bob`` after bob fixed his softmax: bob's grades change; every other
+    student's rows in results.json, exercises.csv and the report stay; then back again."""
+    base, grading, _, first = graded
+    fixed = tmp_path / "fixed"
+    students = build_class(fixed)
+    students["bob"] = submission(A, {"mse_loss": SUMMED_MSE})
+    write_class(fixed, {"bob": students["bob"]}, A)
+
+    def regrade(folder):
+        start = time.monotonic()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "autograder", "grade", str(folder), "--grading-dir",
+             str(grading), "--cell-timeout", "10", "--assignment", A, "--student", "bob"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        finish(proc)
+        print(f"one student regraded in {time.monotonic() - start:.1f} s")
+        return json.loads((grading / "results.json").read_text())
+
+    after = regrade(fixed)
+    assert scores(after)["bob"] == {"mse_loss": 0, "softmax": 35, "cross_entropy_loss": 40}
+    others = lambda results: [g for g in results["grades"] if g["student"] != "bob"]  # noqa
+    assert others(after) == others(first)
+    with open(grading / "exports" / "exercises.csv") as f:
+        assert {r["student"] for r in csv.DictReader(f)} == set(EXPECTED)
+    assert regrade(base / "submissions") == first  # bob as handed in: as before

@@ -16,6 +16,7 @@ Everything is written under the grading folder (``$NNCOURSE_GRADING_DIR``, defau
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -63,6 +64,28 @@ class ClassResult:
     def to_json(self) -> dict:
         return {"grades": [asdict(g) for g in self.grades],
                 "notes": [asdict(n) for n in self.notes], "skipped": self.skipped}
+
+    @classmethod
+    def load(cls, path: Path) -> ClassResult:
+        """The results a grading run wrote to ``path`` (empty if there are none)."""
+        if not path.is_file():
+            return cls()
+        data = json.loads(path.read_text())
+        return cls([ExerciseGrade(**g) for g in data.get("grades", [])],
+                   [StudentNotes(**n) for n in data.get("notes", [])],
+                   list(data.get("skipped", [])))
+
+    def merged_into(self, earlier: ClassResult) -> ClassResult:
+        """``earlier`` with every (student, assignment) graded here replaced by this run's."""
+        mine = {(g.student, g.assignment) for g in self.grades} | {
+            (n.student, n.assignment) for n in self.notes}
+        key = lambda item: (item.student, item.assignment)  # noqa: E731
+        return ClassResult(
+            sorted([g for g in earlier.grades if key(g) not in mine] + self.grades,
+                   key=lambda g: (g.assignment, g.student)),
+            sorted([n for n in earlier.notes if key(n) not in mine] + self.notes,
+                   key=lambda n: (n.assignment, n.student)),
+            sorted(set(earlier.skipped) | set(self.skipped)))
 
 
 def with_tools_on_path() -> None:
@@ -159,8 +182,12 @@ def _graded_outputs(autograded: Path):
 
 
 def grade(submissions: Path, course: Course | None = None, assignments: list[str] | None = None,
-          workers: int = 2, say=print) -> ClassResult:
-    """Grade every submission under ``submissions``; write feedback, CSVs and the report."""
+          workers: int = 2, say=print, students: list[str] | None = None) -> ClassResult:
+    """Grade every submission under ``submissions``; write feedback, CSVs and the report.
+
+    students: grade only these (a regrade); everyone else's results, in the report, the CSVs
+    and ``results.json``, stay as the last run left them. Returns the whole class's results.
+    """
     course = course or Course()
     bubblewrap.require()  # refuse to grade rather than grade unsandboxed
     known = course.assignments()
@@ -180,21 +207,44 @@ def grade(submissions: Path, course: Course | None = None, assignments: list[str
             kept, _ = collect(originals, wanted, Path(tmp) / "originals")
             seen = {(s.student, s.assignment) for s in kept}
             subs = kept + [s for s in subs if (s.student, s.assignment) not in seen]
+        if students is not None:
+            missing = sorted(set(students) - {s.student for s in subs})
+            if missing:
+                raise ValueError(f"no hand-in from {', '.join(missing)} under {submissions}")
+            subs = [s for s in subs if s.student in students]
         for assignment in sorted({s.assignment for s in subs}):
             say(f"{assignment}: {sum(s.assignment == assignment for s in subs)} submissions")
             _grade_assignment(course, assignment, [s for s in subs if s.assignment == assignment],
                               Path(tmp), workers, result, log, say)
+    results_file = course.grading / "results.json"  # other students' and assignments' stay
+    result = result.merged_into(ClassResult.load(results_file))
     report.write(course.grading, result)
+    results_file.write_text(json.dumps(result.to_json(), indent=1))
     return result
 
 
-def _grade_assignment(course, assignment, subs, workdir, workers, result, log, say):
-    release = course.release(assignment)
+def _generate(course, assignment, log) -> None:
+    """nbgrader's gradebook entry and release of ``assignment``, unless they are up to date
+    (generated from the source notebook as it is now): a regrade skips nbgrader's slowest
+    start-up."""
+    source = course.root / "solutions" / assignment / f"{assignment}.ipynb"
+    generated = course.grading / "release" / assignment / f"{assignment}.ipynb"
+    stamp = course.grading / "release" / assignment / ".source-sha256"
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    if generated.exists() and stamp.exists() and stamp.read_text() == digest \
+            and (course.grading / "gradebook.db").exists():
+        return
     out = course.nbgrader("generate_assignment", assignment, "--force",
                           f"--CourseDirectory.release_directory={course.grading / 'release'}",
                           log=log)
     if out.returncode:
         raise RuntimeError(f"nbgrader generate_assignment failed:\n{out.stdout}{out.stderr}")
+    stamp.write_text(digest)
+
+
+def _grade_assignment(course, assignment, subs, workdir, workers, result, log, say):
+    release = course.release(assignment)
+    _generate(course, assignment, log)
     for kind in ("submitted", "autograded", "feedback"):  # a fresh start for these students
         for sub in subs:
             shutil.rmtree(course.grading / kind / sub.student / assignment, ignore_errors=True)
@@ -220,9 +270,12 @@ def _grade_assignment(course, assignment, subs, workdir, workers, result, log, s
             notes[sub.student].append("nbgrader could not grade this notebook (see nbgrader.log)")
         reasons[sub.student] = found or {}
     _record(course, assignment, subs, release, reasons, notes, result)
-    course.nbgrader("generate_feedback", assignment, "--force", log=log)
     (course.grading / "exports").mkdir(exist_ok=True)
-    course.nbgrader("export", f"--to={course.grading / 'exports' / 'grades.csv'}", log=log)
+    others = sorted(set(present) - set(prepared))
+    course.nbgrader_all([  # at once: feedback for these students, and the whole export
+        ["generate_feedback", assignment, "--force"]
+        + ([f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []),
+        ["export", f"--to={course.grading / 'exports' / 'grades.csv'}"]], log=log)
 
 
 def autograde_commands(assignment: str, students: list[str], present: list[str],
@@ -269,8 +322,8 @@ def main_grade(args) -> int:
     course = Course(grading=Path(args.grading_dir) if args.grading_dir else None,
                     cell_timeout=args.cell_timeout)
     (course.grading / "exports").mkdir(exist_ok=True)
-    result = grade(Path(args.submissions), course, args.assignment or None, args.workers)
+    result = grade(Path(args.submissions), course, args.assignment or None, args.workers,
+                   students=args.student or None)
     print(report.summary(result))
     print(f"\nReport, CSVs and feedback under {course.grading}")
-    (course.grading / "results.json").write_text(json.dumps(result.to_json(), indent=1))
     return 0
