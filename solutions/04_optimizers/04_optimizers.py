@@ -410,9 +410,9 @@ print(nnlib.sgd(w_example, dw_example))
 #
 # <details><summary>Hint 2: the dict</summary>
 #
-# `config = {} if config is None else config` turns `None` into an empty dict and keeps a given
-# dict. `config.setdefault("learning_rate", 1e-2)` adds the key only when it is missing, so a
-# learning rate the caller chose is kept.
+# A conditional expression, `a if condition else b`, turns `None` into an empty dict (`{}`)
+# and keeps a dict the caller gave, in one line. Then `setdefault`, as in the contract above,
+# adds the learning rate only when it is missing, so a rate the caller chose is kept.
 #
 # </details>
 
@@ -455,10 +455,11 @@ check("sgd", sgd, hidden=True)
 # \nabla L(w) = \begin{pmatrix} w_1 \\ 20\, w_2 \end{pmatrix}.
 # $$
 #
-# Its contour lines are ellipses 4.5 times longer than wide: a long narrow valley. Each
-# coordinate is its own 1-D problem: $w_2$ (curvature 20) needs $\eta < 2/20 = 0.1$, and with such
-# an $\eta$ the coordinate $w_1$ (curvature 1) shrinks by a factor of at least $1 - 0.1 = 0.9$
-# per step: dozens of steps to get anywhere. The ratio of the largest to the smallest
+# Its contour lines are ellipses $\sqrt{20} \approx 4.5$ times longer than wide: a long narrow
+# valley. Each coordinate is its own 1-D problem: $w_2$ (curvature 20) needs
+# $\eta < 2/20 = 0.1$, and with such an $\eta$ the coordinate $w_1$ (curvature 1) is multiplied
+# by $1 - \eta > 0.9$ per step, so it keeps more than 90 % of its distance to the minimum
+# every step: dozens of steps to get anywhere. The ratio of the largest to the smallest
 # curvature (here 20) is the **condition number**; the number of steps gradient descent needs
 # grows in proportion to it, and the loss surfaces of networks are badly conditioned.
 #
@@ -1166,8 +1167,9 @@ print(f"effective rate x curvature first passes 2 at step {first_cross}, and is 
 # while after the curve has passed 2 until it is large enough to see: then the step length
 # and the loss shoot up, the cache fills, the rates drop, and the curve falls back below 2.
 # Then it all repeats. The first spike shows in the step length but hardly in the loss, which
-# is still large then; the later ones, close to the minimum, stand out in the loss, because
-# there a few steps up the wall cost more than the whole remaining distance along the floor.
+# is still large then; the later ones, close to the minimum, double or triple the loss (the
+# printout), because there a few steps up the wall cost as much as all the remaining way along
+# the floor.
 #
 # Nothing is wrong with your `rmsprop`: this is what the rule does when the gradients stay
 # small for a while on a surface with steep walls. A smaller learning rate keeps the effective

@@ -11,13 +11,14 @@
 #
 # - recognise overfitting in **training and validation curves**, and say why a small training
 #   set makes it worse;
-# - implement **inverted dropout**, explain why it divides by the keep probability, and why it is
-#   switched off at evaluation time;
-# - add an **L2 penalty** (weight decay) to the loss and its gradient, leaving the biases free;
+# - implement **inverted dropout**, explain why it divides by the keep probability, how it
+#   differs from classic dropout, and why it is switched off at evaluation time;
+# - add an **L2 penalty** to the loss and its gradient, leaving the biases free, and tell it
+#   apart from **weight decay**, which it equals under SGD but not under Adam;
 # - decide when to stop training with **early stopping** (patience and a minimum improvement);
 # - make more training data for free with **data augmentation**: shifted copies of digit images;
-# - plug your functions into `nnlib` and watch them narrow the gap between training and
-#   validation.
+# - plug your functions into `nnlib`, watch them narrow the gap between training and
+#   validation, and measure on several training sets when regularization pays off.
 #
 # | exercise | points |
 # |---|---|
@@ -109,10 +110,18 @@ best = int(np.argmin(plain_history.val_loss))
 print(f"lowest validation loss {plain_history.val_loss[best]:.3f} after epoch {best}; after "
       f"epoch {plain_history.epochs - 1}: {plain_history.val_loss[-1]:.3f} (training loss "
       f"{plain_train_loss[-1]:.5f})")
-first_perfect = int(np.argmax(np.array(plain_history.train_acc) == 1.0))
+train_acc = plain_history.train_acc
+first_perfect = next(e for e in range(len(train_acc)) if min(train_acc[e:]) == 1.0)
 print(f"training accuracy 100 % from epoch {first_perfect} on; validation accuracy "
       f"{plain_history.val_acc[best]:.3f} at epoch {best}, at most "
       f"{max(plain_history.val_acc):.3f}, {plain_history.val_acc[-1]:.3f} at the end")
+val_probs = nnlib.softmax(plain_model.predict_scores(X_val))
+wrong = np.argmax(val_probs, axis=1) != y_val
+true_prob = np.median(val_probs[wrong, y_val[wrong]])
+print(f"at the end: {wrong.sum()} of {len(y_val)} validation digits wrong; for those, the "
+      f"median probability of the network's answer is {np.median(val_probs[wrong].max(axis=1)):.2f}"
+      f", of the true class {true_prob:.3f} (cross-entropy -log {true_prob:.3f} = "
+      f"{-np.log(true_prob):.1f} each)")
 
 # %% [markdown]
 # Read the curves from left to right:
@@ -122,10 +131,12 @@ print(f"training accuracy 100 % from epoch {first_perfect} on; validation accura
 #   helps on every digit.
 # - Then the training loss keeps falling towards 0, with 100 % training accuracy, while the
 #   validation loss turns **up**. The network now learns the peculiarities of its 100 examples,
-#   and it becomes ever more *confident*: the validation digits it gets wrong, it gets wrong
-#   with probabilities near 0 for the true class, and cross-entropy punishes that hard.
+#   and it becomes ever more *confident*, also where it is wrong: the last printed line gives,
+#   for the validation digits it gets wrong, how sure it is of its wrong answer and how little
+#   probability is left for the true class. Cross-entropy charges $-\log$ of that small
+#   probability for each of them.
 # - Validation accuracy hardly moves after that epoch, far below the 100 % in training (the
-#   last printed line). Loss and accuracy tell different stories here: the accuracy only asks
+#   third printed line). Loss and accuracy tell different stories here: the accuracy only asks
 #   whether the highest score is the right one, the loss also asks how sure the network was.
 #
 # Everything below fights this gap. There are three families of ideas: make memorising harder
@@ -265,7 +276,7 @@ print(nnlib.dropout_forward(x_example, 0.5, False, np.random.default_rng(0)))
 #
 # </details>
 #
-# <details><summary>Hint 3: the $1/p$</summary>
+# <details><summary>Hint 3: the division by keep_prob</summary>
 #
 # Dividing that boolean array by `keep_prob` gives $1/p$ where it is `True` and 0 elsewhere:
 # exactly the mask $m$ of the formula. The output is `x` times the mask, elementwise.
@@ -368,7 +379,7 @@ check("dropout_backward", dropout_backward, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# ## 3. The L2 penalty (weight decay)
+# ## 3. The L2 penalty
 #
 # An overfitting network typically has some **large weights**: they let it react strongly to
 # tiny details of particular inputs. The L2 penalty adds the squared size of the weights to the
@@ -388,7 +399,8 @@ check("dropout_backward", dropout_backward, hidden=True)
 # $$
 #
 # every step first shrinks all weights by the factor $1 - \eta\lambda$, hence the name **weight
-# decay**. A weight survives only if the data keeps pushing it back.
+# decay**. A weight survives only if the data keeps pushing it back. (That equality holds for
+# plain SGD; under Adam the two differ, as the end of this section shows.)
 #
 # **Only the weights, not the biases.** A weight decides how strongly a unit reacts to its
 # input; large weights make the function steep and wiggly, which is what overfitting looks
@@ -595,8 +607,9 @@ fig.tight_layout()
 plt.show()
 for name, (path, decay) in decay_runs.items():
     print(f"{name:31s}: after {DECAY_STEPS} steps the weights are {path[-1, 0]:.3f} "
-          f"(gradients of size 10) and {path[-1, 1]:.3f} (size 0.1); decay per step at the "
-          f"end {decay[-1, 0]:.1e} and {decay[-1, 1]:.1e}")
+          f"(gradients of size {GRADIENT_SIZES[0]:g}) and {path[-1, 1]:.3f} (size "
+          f"{GRADIENT_SIZES[1]:g}); decay per step at the end {decay[-1, 0]:.1e} and "
+          f"{decay[-1, 1]:.1e}")
 print(f"(1 - learning_rate * lambda) ** {DECAY_STEPS} = "
       f"{(1 - DECAY_LR * DECAY_LAMBDA) ** DECAY_STEPS:.3f}")
 
@@ -608,10 +621,10 @@ print(f"(1 - learning_rate * lambda) ** {DECAY_STEPS} = "
 #
 # In a real network the gradients of different weights differ by orders of magnitude. The
 # cell below trains the Section 1 network with Adam and `reg = 0.001` for 40 epochs, keeps
-# Adam's state, and measures $\sqrt{\hat v}$ for every weight of `W1`: under the L2 penalty,
-# the decay of the weights at the two ends of that range differs by the printed factor. The
-# networks of this notebook are trained this way, with an L2 penalty, as most introductions
-# do; notebook 07 trains with decoupled decay.
+# Adam's state, and measures $\sqrt{\hat v}$ for every weight of `W1`. Between the 5th and the
+# 95th percentile it varies by the printed factor, and so, under the L2 penalty, does the pull
+# of the decay. The networks of this notebook are all trained this way, with Adam and an L2
+# penalty: keep in mind that `reg` then means a different strength for every weight.
 
 # %%
 adam_states = {}                                       # parameter shape -> its Adam config
@@ -1267,9 +1280,9 @@ for labels in LABEL_SETTINGS:
 # - **With wrong labels, regularization pays off in accuracy**, on every one of the five sets.
 #   The unregularized network fits its training set, wrong labels included (the printout's
 #   "wrong labels learned"), and those memorised wrong answers cost it on new digits: its
-#   validation loss on the left climbs for the whole run. Early stopping ends training before
-#   the network has got round to most of the wrong labels: a network learns the patterns
-#   shared by many examples first and the exceptions later. Adding the other three regularizers
+#   validation loss on the left climbs for the rest of the run after the first few epochs.
+#   Early stopping ends training before the network has got round to most of the wrong labels:
+#   a network learns the patterns shared by many examples first and the exceptions later. Adding the other three regularizers
 #   makes it learn even fewer wrong labels, but gains no accuracy over early stopping alone
 #   here.
 # - **Early stopping alone** gives most of the gain in both experiments, and costs nothing but
@@ -1284,18 +1297,26 @@ for labels in LABEL_SETTINGS:
 # - **Overfitting**: the training loss keeps falling while the validation loss turns up; the
 #   **gap** between them grows. Small training sets and large networks make it worse. Always
 #   watch both curves.
-# - **Inverted dropout** keeps each unit with probability $p$ and divides the kept ones by $p$
-#   (`mask = (rng.random(x.shape) < p) / p`), so the expected output is unchanged and
-#   evaluation mode is simply `out = x`. Its backward pass multiplies by the same mask.
-# - **L2 / weight decay** adds $\frac{\lambda}{2}\sum W^2$ to the loss and $\lambda W$ to the
-#   gradient of every weight; with SGD every step shrinks the weights by $1 - \eta\lambda$.
-#   Biases are not penalised. It gives up first the weights the data cares least about.
+# - **Inverted dropout** keeps each unit with probability $p$ and divides the kept ones by $p$,
+#   so the expected output is unchanged and evaluation mode is simply `out = x`; its backward
+#   pass multiplies by the same mask. Classic dropout instead multiplies by $p$ at test time,
+#   which every deployed network would have to remember: libraries use the inverted form.
+# - **The L2 penalty** adds $\frac{\lambda}{2}\sum W^2$ to the loss and $\lambda W$ to the
+#   gradient of every weight; biases are not penalised. It gives up first the weights the data
+#   cares least about. With SGD it is **weight decay**, every step shrinking the weights by
+#   $1 - \eta\lambda$; under Adam the penalty's gradient is divided by $\sqrt{\hat v}$, so its
+#   pull differs from weight to weight, and **decoupled weight decay** (AdamW) applies the
+#   decay outside Adam's step instead.
 # - **Early stopping** watches the validation loss: stop after `patience` epochs without an
 #   improvement larger than `min_delta`, and restore the parameters of the best epoch.
 # - **Data augmentation** creates new training examples by transformations that keep the label,
 #   such as shifting digits by a pixel or two.
 # - Too much regularization **underfits**: choose its strength on the validation set, and
-#   report the final result on the test set.
+#   report the final result on the test set, on more than one training run when the
+#   differences are small.
+# - On clean data regularization mostly makes a small network less **overconfident** (lower
+#   loss, about the same accuracy); when the training labels contain mistakes, stopping it from
+#   memorising them buys accuracy too.
 #
 # Next, in notebook 06: a way to need much less data in the first place, by starting from a
 # network someone else has already trained.
