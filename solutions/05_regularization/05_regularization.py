@@ -64,7 +64,8 @@ X_digits, y_digits = load_digits()
 X_train_all, y_train_all, X_val, y_val, X_test, y_test = nnlib.train_val_test_split(
     X_digits, y_digits, 0.25, 0.35, np.random.default_rng(0))
 X_small, y_small = X_train_all[:100], y_train_all[:100]        # the small training set
-print(f"training {X_small.shape}, validation {X_val.shape}, test {X_test.shape}")
+print(f"all digits {X_digits.shape}: training {X_small.shape} (of {X_train_all.shape}), "
+      f"validation {X_val.shape}, test {X_test.shape}")
 
 
 def train_small(ops=None, keep_prob=1.0, reg=0.0, epochs=150, augment=None, patience=None,
@@ -614,9 +615,9 @@ print(f"(1 - learning_rate * lambda) ** {DECAY_STEPS} = "
       f"{(1 - DECAY_LR * DECAY_LAMBDA) ** DECAY_STEPS:.3f}")
 
 # %% [markdown]
-# Under decoupled decay (dashed) the two weights shrink alike, by the factor
-# $(1 - \eta\lambda)^t$ (printed), whatever their gradients: the thin orange dashed curve lies
-# on the thick blue one. As an L2 penalty under Adam (solid) the same $\lambda$ barely moves
+# Under decoupled decay (dashed) the two weights shrink alike, by about the factor
+# $(1 - \eta\lambda)^t$ (printed; the small rest is Adam's own steps on the flipping gradient),
+# whatever their gradients: the thin orange dashed curve lies on the thick blue one. As an L2 penalty under Adam (solid) the same $\lambda$ barely moves
 # the weight with large gradients and drives the one with small gradients almost to 0.
 #
 # In a real network the gradients of different weights differ by orders of magnitude. The
@@ -789,7 +790,8 @@ check("early_stopping", early_stopping, hidden=True)
 #   of the best epoch are restored, waiting longer never makes the restored validation loss
 #   worse (with `min_delta = 0`).
 # - A larger `min_delta` ignores small improvements: they no longer reset the patience, so
-#   training stops sooner, and the restored epoch is an earlier one.
+#   training can stop sooner, with an earlier restored epoch (in the table only the largest
+#   `min_delta` changes anything).
 #
 # The table printed above the panel gives these numbers for a few settings.
 
@@ -1030,7 +1032,7 @@ check("random_shift", random_shift, hidden=True)
 # adds your penalty to the loss and its gradient to every parameter's gradient.
 #
 # First, every combination of three keep probabilities and four penalty strengths on the small
-# training set of Section 1, 40 epochs each (12 networks: this cell takes a few seconds).
+# training set of Section 1, 40 epochs each (12 networks: this cell takes a moment).
 
 # %%
 my_ops = nnlib.Ops(dropout_forward=dropout_forward, dropout_backward=dropout_backward,
@@ -1165,8 +1167,9 @@ reg_panel
 # different training sets of 100 digits (the first of them is Section 1's), and judged on the
 # test set, untouched so far.
 #
-# And we run the comparison twice: once with the correct labels, and once with **30 % of the
-# training labels replaced by a wrong digit** (the validation and test labels stay correct).
+# And we run the comparison twice: once with the correct labels, and once with about **30 % of
+# the training labels replaced by a wrong digit** (each label with probability 0.3; the
+# printout counts them; the validation and test labels stay correct).
 # That is an exaggeration of something real: large data sets labelled by people contain wrong
 # labels too. A network that memorises its training set memorises the wrong labels as well.
 
@@ -1247,6 +1250,9 @@ for col, labels in enumerate(LABEL_SETTINGS, start=1):
 fig.tight_layout()
 plt.show()
 
+print("wrong labels in the training sets of the second experiment: "
+      + ", ".join(str(training_set(k, WRONG_FRACTION)[2].sum()) for k in range(NUM_SETS))
+      + " of 100")
 for labels in LABEL_SETTINGS:
     print(f"{labels}, {NUM_SETS} training sets of 100 digits:")
     baseline = comparison[labels, "none"]
@@ -1255,8 +1261,8 @@ for labels in LABEL_SETTINGS:
         acc = np.array([run["test_acc"] for run in runs])
         loss = np.array([run["test_loss"] for run in runs])
         line = (f"  {method:15s} test accuracy {acc.mean():.3f} (from {acc.min():.3f} to "
-                f"{acc.max():.3f}), test loss {loss.mean():.3f}; training accuracy "
-                f"{np.mean([run['train_acc'] for run in runs]):.2f}")
+                f"{acc.max():.3f}), test loss {loss.mean():.3f}; accuracy on its training "
+                f"labels {np.mean([run['train_acc'] for run in runs]):.2f}")
         if labels != "correct labels":
             line += (f", wrong labels learned {np.mean([r['wrong_learned'] for r in runs]):.0%}")
         if method != "none":
