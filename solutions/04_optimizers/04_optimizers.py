@@ -136,21 +136,42 @@ print(nnlib.gradient_descent(parabola_grad, np.array([2.0]), 0.1, 3))
 #
 # Run `num_steps` steps of $w \leftarrow w - \eta\, \nabla L(w)$ from `w0` and return **every
 # iterate**, `w0` first, stacked into one array of shape `(num_steps + 1, *w0.shape)`.
-# `grad_fn(w)` returns the gradient, an array shaped like `w`. Do not modify `w0` (write
-# `w = w - ...`, which makes a new array, not `w -= ...`, which changes the array in place).
+# `grad_fn(w)` returns the gradient, an array shaped like `w`. `w0` must not change. About 6
+# lines. Open a hint only when you are stuck; each says a little more than the one before.
+#
+# <details><summary>Hint 1: what to keep track of</summary>
+#
+# Two things: the current point, and the list of every point so far. The list starts with the
+# starting point itself, and every step adds one more, so after `num_steps` steps it holds
+# `num_steps + 1` points.
+#
+# </details>
+#
+# <details><summary>Hint 2: new arrays, not changed ones</summary>
+#
+# `w -= ...` changes the array `w` in place: every entry of your list that *is* that array
+# changes with it (and if `w` is `w0` itself, so does the caller's `w0`). `w = w - ...` makes a
+# new array and leaves the old one alone. Start from a float copy of `w0`
+# (`np.array(w0, dtype=float)`), so that an integer `w0` still gives a float path.
+#
+# </details>
+#
+# <details><summary>Hint 3: from a list to one array</summary>
+#
+# `np.stack(list_of_arrays)` puts arrays of equal shape `S` on top of each other into one array
+# of shape `(len(list_of_arrays), *S)`.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "gradient_descent", "solution": true}
 def gradient_descent(grad_fn, w0, learning_rate, num_steps):
     """Plain gradient descent, returning the whole path.
 
-    grad_fn: function w -> gradient of the loss at w (same shape as w).
+    grad_fn: function w -> gradient of the loss at w (an array shaped like w).
     w0: the starting point, an array of any shape, e.g. (2,).
     learning_rate: the step size eta (float); num_steps: how many steps (int >= 0).
-    Returns an array of shape (num_steps + 1, *w0.shape): row 0 is w0, row t is the point
-    after t steps of w <- w - learning_rate * grad_fn(w). w0 is not modified.
-
-    Hint: start from a float copy of w0, append every iterate to a list, and np.stack the
-    list at the end (about 6 lines).
+    Returns an array of shape (num_steps + 1, *w0.shape): row 0 is w0, row t the point after
+    t steps of gradient descent. w0 is not modified.
     """
     ### BEGIN SOLUTION
     w = np.array(w0, dtype=float, copy=True)
@@ -376,8 +397,24 @@ print(nnlib.sgd(w_example, dw_example))
 # %% [markdown]
 # ### Exercise 2: `sgd` (10 points)
 #
-# Return `(next_w, config)` with `next_w = w - learning_rate * dw`. When `config` is `None`,
-# start from an empty dict; fill in the default `learning_rate=1e-2` if it is missing.
+# The update rule for $w \leftarrow w - \eta\, dw$, in the contract above: `config` may be
+# `None` or lack `"learning_rate"` (default `1e-2`); return the new array and the config with
+# its default filled in. About 3 lines.
+#
+# <details><summary>Hint 1: two jobs</summary>
+#
+# First make sure you have a dict with a learning rate in it, then take the step. Returning two
+# things is returning a tuple: `return a, b`.
+#
+# </details>
+#
+# <details><summary>Hint 2: the dict</summary>
+#
+# A conditional expression, `a if condition else b`, turns `None` into an empty dict (`{}`)
+# and keeps a dict the caller gave, in one line. Then `setdefault`, as in the contract above,
+# adds the learning rate only when it is missing, so a rate the caller chose is kept.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "sgd", "solution": true}
 def sgd(w, dw, config=None):
@@ -385,10 +422,9 @@ def sgd(w, dw, config=None):
 
     w: parameter array (any shape); dw: gradient of the loss w.r.t. w (same shape).
     config: dict with "learning_rate" (default 1e-2), or None.
-    Returns (next_w, config): next_w = w - learning_rate * dw (a new array; w unchanged),
-    and the config dict with its defaults filled in.
-
-    Hint: `config = {} if config is None else config`, then config.setdefault (about 3 lines).
+    Returns (next_w, config): next_w, shaped like w, is w after one step of size
+    learning_rate against dw (a new array; w unchanged); config is the dict with its default
+    filled in.
     """
     ### BEGIN SOLUTION
     config = {} if config is None else config
@@ -419,10 +455,11 @@ check("sgd", sgd, hidden=True)
 # \nabla L(w) = \begin{pmatrix} w_1 \\ 20\, w_2 \end{pmatrix}.
 # $$
 #
-# Its contour lines are ellipses 4.5 times longer than wide: a long narrow valley. Each
-# coordinate is its own 1-D problem: $w_2$ (curvature 20) needs $\eta < 2/20 = 0.1$, and with such
-# an $\eta$ the coordinate $w_1$ (curvature 1) shrinks by a factor of at least $1 - 0.1 = 0.9$
-# per step: dozens of steps to get anywhere. The ratio of the largest to the smallest
+# Its contour lines are ellipses $\sqrt{20} \approx 4.5$ times longer than wide: a long narrow
+# valley. Each coordinate is its own 1-D problem: $w_2$ (curvature 20) needs
+# $\eta < 2/20 = 0.1$, and with such an $\eta$ the coordinate $w_1$ (curvature 1) is multiplied
+# by $1 - \eta > 0.9$ per step, so it keeps more than 90 % of its distance to the minimum
+# every step: dozens of steps to get anywhere. The ratio of the largest to the smallest
 # curvature (here 20) is the **condition number**; the number of steps gradient descent needs
 # grows in proportion to it, and the loss surfaces of networks are badly conditioned.
 #
@@ -503,9 +540,33 @@ for step in range(1, 4):
 # %% [markdown]
 # ### Exercise 3: `sgd_momentum` (20 points)
 #
-# Defaults: `learning_rate=1e-2`, `momentum=0.9`, and `velocity` = zeros shaped like `w` when
-# it is not in `config` yet. Compute `v = momentum * v - learning_rate * dw` and
-# `next_w = w + v`, store the new `v` in `config["velocity"]`, return `(next_w, config)`.
+# One step of the momentum update above. Defaults: `learning_rate=1e-2`, `momentum=0.9`; the
+# state is the velocity, `config["velocity"]`, an array shaped like `w` that is zeros when it
+# is not in `config` yet. Return the new `w` and the config holding the new velocity. About 8
+# lines.
+#
+# <details><summary>Hint 1: the shape of every update rule with memory</summary>
+#
+# Fill in the defaults; read the state from `config`; compute the new state from the old state
+# and `dw`; compute the new `w` from the new state; write the new state back into `config`;
+# return. `rmsprop` and `adam` below follow the same plan.
+#
+# </details>
+#
+# <details><summary>Hint 2: the first call</summary>
+#
+# `config.get("velocity")` returns `None` when the key is missing (where `config["velocity"]`
+# would raise a `KeyError`). In that case start from `np.zeros_like(w, dtype=float)`.
+#
+# </details>
+#
+# <details><summary>Hint 3: the order</summary>
+#
+# The position moves by the **new** velocity: update $v$ first, with the old $v$ and `dw`, then
+# $w$. Check yourself on the worked example: the first step must give `w = [0.95]`, velocity
+# `[-0.05]`.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "sgd_momentum", "solution": true}
 def sgd_momentum(w, dw, config=None):
@@ -514,11 +575,8 @@ def sgd_momentum(w, dw, config=None):
     w: parameter array (any shape); dw: gradient w.r.t. w (same shape).
     config: dict or None; keys "learning_rate" (default 1e-2), "momentum" (default 0.9) and
     "velocity" (the state: an array shaped like w, zeros when missing).
-    Returns (next_w, config): v = momentum * v - learning_rate * dw; next_w = w + v; the new v
-    stored in config["velocity"]. w is not modified.
-
-    Hint: config.get("velocity") is None on the first call; np.zeros_like(w, dtype=float)
-    (about 8 lines).
+    Returns (next_w, config): next_w shaped like w, one momentum step from w; config with
+    the defaults filled in and the new velocity in config["velocity"]. w is not modified.
     """
     ### BEGIN SOLUTION
     config = {} if config is None else config
@@ -553,7 +611,8 @@ check("sgd_momentum", sgd_momentum, hidden=True)
 # right is plain gradient descent ($\mu = 0$) with the same learning rate, for comparison.
 #
 # - Learning rate 0.03: $\mu = 0$ crawls; raise $\mu$ and watch the path speed up along the
-#   valley. Around 0.6 to 0.7 it reaches the minimum fastest.
+#   valley. The line above the panel names the momentum that ends closest to the minimum
+#   (your `sgd_momentum`, every $\mu$ from 0 to 0.99 tried).
 # - $\mu$ close to 1: too little friction; the ball overshoots and circles around the minimum
 #   for a long time.
 # - A learning rate above 0.1 diverges without momentum; with momentum the border is
@@ -596,6 +655,15 @@ def draw_momentum(fig, momentum, learning_rate):
             f"{valley(plain[-1]):.3g}); steady-slope speed-up 1/(1 - momentum) = "
             f"{1 / (1 - momentum):.1f}x")
 
+
+momentum_scan = np.round(np.arange(0.0, 1.0, 0.01), 2)
+scan_losses = [valley(run_optimizer(sgd_momentum, valley_grad, W_START,
+                                    {"learning_rate": 0.03, "momentum": mu}, MOMENTUM_STEPS)[-1])
+               for mu in momentum_scan]
+best_mu = momentum_scan[int(np.argmin(scan_losses))]
+print(f"learning rate 0.03, {MOMENTUM_STEPS} steps: the lowest final loss, "
+      f"{min(scan_losses):.2g}, is reached with momentum {best_mu:.2f} "
+      f"(plain gradient descent: {scan_losses[0]:.2g})")
 
 momentum_panel = slider_panel(
     draw_momentum,
@@ -644,10 +712,32 @@ print(nnlib.rmsprop(np.array([1.0, 1.0]), np.array([0.1, 10.0]), {"learning_rate
 # %% [markdown]
 # ### Exercise 4: `rmsprop` (20 points)
 #
-# Defaults: `learning_rate=1e-2`, `decay_rate=0.99`, `epsilon=1e-8`, and `cache` = zeros like
-# `w` when missing. Update `cache = decay_rate * cache + (1 - decay_rate) * dw**2`, then
-# `next_w = w - learning_rate * dw / (np.sqrt(cache) + epsilon)`; store the new cache in
-# `config["cache"]`.
+# One RMSProp step, the two formulas above, with $\rho$ = `decay_rate` and $s$ =
+# `config["cache"]`. Defaults: `learning_rate=1e-2`, `decay_rate=0.99`, `epsilon=1e-8`, and
+# the cache zeros shaped like `w` when missing. Return the new `w` and the config holding the
+# new cache. About 10 lines.
+#
+# <details><summary>Hint 1: you have written this shape before</summary>
+#
+# It is `sgd_momentum` with a different state (`"cache"` instead of `"velocity"`), three
+# defaults instead of two, and a different pair of formulas.
+#
+# </details>
+#
+# <details><summary>Hint 2: elementwise, no loops</summary>
+#
+# `dw * dw` (or `dw ** 2`) squares every entry, `np.sqrt(cache)` takes every entry's root, and
+# `/` divides entry by entry: one line per formula, whatever the shape of `w`.
+#
+# </details>
+#
+# <details><summary>Hint 3: two details the checker looks at</summary>
+#
+# The step divides by the **new** cache, the one that already contains this `dw`. And
+# $\varepsilon$ is added after the root: $\sqrt{s} + \varepsilon$, not $\sqrt{s + \varepsilon}$.
+# The worked example above must give `[0.9, 0.9]` and cache `[0.0001, 1.0]`.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "rmsprop", "solution": true}
 def rmsprop(w, dw, config=None):
@@ -656,11 +746,8 @@ def rmsprop(w, dw, config=None):
     w: parameter array (any shape); dw: gradient w.r.t. w (same shape).
     config: dict or None; keys "learning_rate" (1e-2), "decay_rate" (0.99), "epsilon" (1e-8)
     and the state "cache" (shaped like w, zeros when missing).
-    Returns (next_w, config): cache = decay_rate * cache + (1 - decay_rate) * dw**2;
-    next_w = w - learning_rate * dw / (sqrt(cache) + epsilon); the new cache in
-    config["cache"]. w is not modified.
-
-    Hint: like sgd_momentum, with a cache instead of a velocity (about 10 lines).
+    Returns (next_w, config): next_w shaped like w, one RMSProp step from w; config with the
+    defaults filled in and the new cache in config["cache"]. w is not modified.
     """
     ### BEGIN SOLUTION
     config = {} if config is None else config
@@ -687,24 +774,35 @@ check("rmsprop", rmsprop, hidden=True)
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Your RMSProp on the valley, next to gradient descent and momentum. It heads along the
-# diagonal at first: both coordinates take steps of about the same size, whatever the
-# steepness (and the first step is the long one, $10\eta$, as in the worked example). Close to the minimum the steps stay about $\eta$ long while the gradients shrink,
-# so it hovers around the minimum in small hops rather than settling exactly.
+# Your RMSProp on the valley, next to gradient descent and momentum (with the best $\mu$ found
+# above). RMSProp heads along the diagonal at first: both coordinates take steps of about the
+# same size, whatever the steepness, and the first step is the long one, $10\eta$ in each
+# coordinate, as in the worked example. Once $w_2$ is near 0 its gradients are tiny, its cache
+# follows them down, and $w_1$ carries on along the floor. Near the minimum all gradients
+# shrink; the cache, an average over roughly the last $1/(1-\rho) = 100$ steps, still remembers
+# larger ones, so the steps shrink too and the path settles (the loss on the right).
 
 # %%
 valley_paths = {
     "gradient descent, lr 0.09": gradient_descent(valley_grad, W_START, 0.09, 60),
-    "momentum 0.6, lr 0.03": run_optimizer(sgd_momentum, valley_grad, W_START,
-                                            {"learning_rate": 0.03, "momentum": 0.6}, 60),
+    f"momentum {best_mu:.2f}, lr 0.03": run_optimizer(
+        sgd_momentum, valley_grad, W_START, {"learning_rate": 0.03, "momentum": best_mu}, 60),
     "RMSProp, lr 0.1": run_optimizer(rmsprop, valley_grad, W_START, {"learning_rate": 0.1}, 60),
 }
-fig, ax = plt.subplots(figsize=(8, 4))
-plots.plot_loss_contours(ax, valley_grid, levels=VALLEY_LEVELS, minimum=(0, 0))
-plots.plot_optimizer_paths(ax, valley_paths, legend_loc="lower right")
-ax.set(aspect="equal", title="60 steps each on the narrow valley")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [1.6, 1]})
+plots.plot_loss_contours(ax1, valley_grid, levels=VALLEY_LEVELS, minimum=(0, 0))
+plots.plot_optimizer_paths(ax1, valley_paths, legend_loc="lower right")
+ax1.set(aspect="equal", title="60 steps each on the narrow valley")
+for i, (name, path) in enumerate(valley_paths.items()):
+    ax2.semilogy(valley(path.T), color=f"C{i}", label=name)
+ax2.set(xlabel="step", ylabel="loss (log scale)", title="Loss per step")
+ax2.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
+rms_path = valley_paths["RMSProp, lr 0.1"]
+print(f"RMSProp: first step {rms_path[1] - rms_path[0]}, loss after 60 steps "
+      f"{valley(rms_path[-1]):.2g}, last step {np.linalg.norm(rms_path[-1] - rms_path[-2]):.2g} "
+      "long")
 
 # %% [markdown]
 # ## 6. Adam: momentum + RMSProp + bias correction
@@ -738,10 +836,11 @@ plt.show()
 #   because $v$ (with $\beta_2 = 0.999$) forgets its zero start much more slowly than $m$;
 # - with correction, $\hat m = g$, $\hat v = g^2$: the step is $\eta$ exactly.
 #
-# The correction matters only for the first few hundred steps ($1 - 0.999^t$ reaches 0.63 at
-# $t = 1000$), exactly when the parameters are far from good and a too large step does most
-# damage. The picture shows the two correction factors, and the size of Adam's steps for a
-# constant gradient with and without them.
+# The picture shows the two correction factors, and the size of Adam's steps for a constant
+# gradient with and without them; the cell prints the worst case. The correction matters most
+# in the first hundred or so steps, exactly when the parameters are far from good and a too
+# large step does most damage, and it fades only slowly, over thousands of steps, because
+# $1 - \beta_2^t$ fills in so slowly.
 
 # %%
 t_axis = np.arange(1, 3001)
@@ -760,6 +859,10 @@ ax2.set(xlabel="step t (log scale)", ylabel="step size / learning rate",
 ax2.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
+worst = int(np.argmax(uncorrected))
+print(f"without the correction: at t = 1 the step is {uncorrected[0]:.2f} learning rates, at "
+      f"most {uncorrected[worst]:.2f} (t = {t_axis[worst]}), at t = 1000 still "
+      f"{uncorrected[999]:.2f} (1 - beta2**1000 = {1 - beta2 ** 1000:.2f})")
 
 # %% [markdown]
 # ### Worked example
@@ -783,9 +886,33 @@ print(f"t = {adam_config['t']}, m = {adam_config['m'][0]:.5g}, v = {adam_config[
 # %% [markdown]
 # ### Exercise 5: `adam` (30 points)
 #
-# Defaults: `learning_rate=1e-3`, `beta1=0.9`, `beta2=0.999`, `epsilon=1e-8`, `m` and `v`
-# zeros like `w`, `t=0`. Increase `t` by one **first**, then update `m` and `v`, compute the
-# bias-corrected `m_hat`, `v_hat` and the step. Store `t`, `m`, `v` (uncorrected) in `config`.
+# One Adam step, the four lines of formulas above. Defaults: `learning_rate=1e-3`,
+# `beta1=0.9`, `beta2=0.999`, `epsilon=1e-8`; the state is `m` and `v` (zeros shaped like `w`
+# when missing) and the step counter `t` (0 when missing). Return the new `w` and the config
+# holding the new `t`, `m` and `v`. About 16 lines.
+#
+# <details><summary>Hint 1: three pieces of state</summary>
+#
+# The plan of `rmsprop` once more, with three states instead of one: `m` and `v` start as
+# zeros like `w`, `t` starts at 0. All three are read from `config` at the start and written
+# back at the end.
+#
+# </details>
+#
+# <details><summary>Hint 2: the counter</summary>
+#
+# Increase `t` before anything uses it, so that the first call computes with $t = 1$ (with
+# $t = 0$ the corrections $1 - \beta^0 = 0$ would divide by zero).
+#
+# </details>
+#
+# <details><summary>Hint 3: what is stored and what is not</summary>
+#
+# `m` and `v` are updated exactly like a momentum average and an RMSProp cache and are stored.
+# $\hat m$ and $\hat v$ are computed from the new `m`, `v` and `t`, used for the step, and
+# thrown away: the worked example stores `m = [0.05]`, `v = [0.00025]`, not the hats.
+#
+# </details>
 
 # %% nbgrader={"grade_id": "adam", "solution": true}
 def adam(w, dw, config=None):
@@ -794,13 +921,9 @@ def adam(w, dw, config=None):
     w: parameter array (any shape); dw: gradient w.r.t. w (same shape).
     config: dict or None; keys "learning_rate" (1e-3), "beta1" (0.9), "beta2" (0.999),
     "epsilon" (1e-8) and the state "m", "v" (shaped like w, zeros when missing), "t" (0).
-    Returns (next_w, config):
-        t += 1 (first!); m = beta1*m + (1-beta1)*dw; v = beta2*v + (1-beta2)*dw**2;
-        m_hat = m / (1 - beta1**t); v_hat = v / (1 - beta2**t);
-        next_w = w - learning_rate * m_hat / (sqrt(v_hat) + epsilon);
-    with the new t, m, v stored in config. w is not modified.
-
-    Hint: the same pattern as rmsprop, with two states and a counter (about 16 lines).
+    Returns (next_w, config): next_w shaped like w, one Adam step from w; config with the
+    defaults filled in and the new t, m and v (m and v without bias correction).
+    w is not modified.
     """
     ### BEGIN SOLUTION
     config = {} if config is None else config
@@ -844,13 +967,15 @@ check("adam", adam, hidden=True)
 # effects visible).
 #
 # - $\beta_1$ is the momentum of the gradient average. $\beta_1 = 0$: no momentum, Adam is
-#   RMSProp with bias correction. Large $\beta_1$: the path overshoots and curls like the heavy
-#   ball.
-# - $\beta_2$ is how long the squared-gradient average remembers. Small $\beta_2$ (0.5, 0.9):
-#   $\sqrt{\hat v} \approx |dw|$, every step is about $\eta$ long in each coordinate (close to
-#   "move by $\eta$ in the direction of the gradient's sign"), so the path keeps hopping around
-#   the minimum. Large $\beta_2$: the average still remembers the large gradients of the start,
-#   so steps shrink as the gradients shrink, and the path can settle.
+#   RMSProp with bias correction, and the path goes to the minimum without overshooting.
+#   Large $\beta_1$ (try 0.99): the path overshoots far past the minimum and curls back like
+#   the heavy ball. Even the default 0.9 overshoots a little at this large learning rate.
+# - $\beta_2$ is how long the squared-gradient average remembers. Small $\beta_2$ (0.5):
+#   $\sqrt{\hat v} \approx |dw|$ of the last few steps, so every step is about $\eta$ long in
+#   each coordinate (close to "move by $\eta$ in the direction of the gradient's sign"), however
+#   close the minimum is: the path keeps hopping across it, and the loss on the right jumps up
+#   and down. With a larger $\beta_2$ the average still remembers the larger gradients of
+#   earlier steps, so the steps shrink as the gradients shrink.
 
 # %%
 ADAM_STEPS = 60
@@ -880,7 +1005,7 @@ adam_panel = slider_panel(
 adam_panel
 
 # %% [markdown]
-# ## 7. The race: your four optimizers on a banana-shaped valley
+# ## 7. The race: your optimizers on a banana-shaped valley
 #
 # A harder surface: the **Rosenbrock function**
 #
@@ -890,11 +1015,10 @@ adam_panel
 #
 # a curved, narrow valley along the parabola $w_2 = w_1^2$, with its minimum at $(1, 1)$. The
 # walls are steep (the factor 100) and the floor is almost flat, a classic test of
-# optimizers. Your four update rules start at $(-1.5, 2)$ and take 1000 steps each, with a
-# learning rate that works for each (plain SGD cannot go much higher without diverging on the
-# steep walls). On the left, the paths are drawn on top of each other, widest first; the dots
-# on each path mark every 100th step, so widely spaced dots mean fast progress, and the cross is
-# where each optimizer ends.
+# optimizers. Your update rules start at $(-1.5, 2)$ and take 1000 steps each, each with a
+# learning rate that works for it. Every optimizer gets its own picture; the dots on a path mark
+# every 100th step, so widely spaced dots mean fast progress, and the cross is where it ends.
+# Below them, the loss per step of all of them.
 
 # %%
 def rosenbrock(w):
@@ -907,47 +1031,161 @@ def rosenbrock_grad(w):
 
 
 RACE_STEPS = 1000
+RACE_START = [-1.5, 2.0]
 racers = {
     "sgd, lr 0.001": (sgd, {"learning_rate": 1e-3}),
     "sgd_momentum, lr 0.001, μ 0.9": (sgd_momentum, {"learning_rate": 1e-3, "momentum": 0.9}),
     "rmsprop, lr 0.01": (rmsprop, {"learning_rate": 1e-2}),
     "adam, lr 0.1": (adam, {"learning_rate": 0.1}),
 }
-race_paths = {name: run_optimizer(rule, rosenbrock_grad, [-1.5, 2.0], config, RACE_STEPS)
+race_paths = {name: run_optimizer(rule, rosenbrock_grad, RACE_START, config, RACE_STEPS)
               for name, (rule, config) in racers.items()}
 
 rosen_grid = plots.loss_surface_grid(rosenbrock, (-1.8, 1.6), (-0.4, 2.4), 150)
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.8), gridspec_kw={"width_ratios": [1.2, 1]})
-plots.plot_loss_contours(ax1, rosen_grid, levels=np.geomspace(0.1, 2500, 11), minimum=(1, 1))
-plots.plot_optimizer_paths(ax1, race_paths, legend_loc="lower right", max_markers=10,
-                           linewidths=[7, 4.6, 2.6, 1.2], marker_size=6)
-ax1.set(aspect="equal", title=f"{RACE_STEPS} steps each on the Rosenbrock valley")
+fig = plt.figure(figsize=(13, 6.6))
+layout = fig.add_gridspec(2, len(racers), height_ratios=[1, 0.85])
 for i, (name, path) in enumerate(race_paths.items()):
-    ax2.loglog(np.arange(1, RACE_STEPS + 2), rosenbrock(path.T), color=f"C{i}", label=name)
-ax2.set(xlabel="step (log scale)", ylabel="loss (log scale)", title="Loss per step")
-ax2.legend(fontsize=8)
+    ax = fig.add_subplot(layout[0, i])
+    plots.plot_loss_contours(ax, rosen_grid, levels=np.geomspace(0.1, 2500, 11), minimum=(1, 1))
+    plots.plot_optimizer_paths(ax, {name: path}, colors=[f"C{i}"], legend=False,
+                               max_markers=10, marker_size=5)
+    ax.set(aspect="equal", title=f"{name}\nloss after {RACE_STEPS} steps: "
+                                 f"{rosenbrock(path[-1]):.2g}")
+    ax.title.set_fontsize(9)
+loss_ax = fig.add_subplot(layout[1, :])
+for i, (name, path) in enumerate(race_paths.items()):
+    loss_ax.loglog(np.arange(1, RACE_STEPS + 2), rosenbrock(path.T), color=f"C{i}", label=name)
+loss_ax.set(xlabel="step (log scale)", ylabel="loss (log scale)",
+            title="Loss per step on the Rosenbrock valley")
+loss_ax.legend(fontsize=8, loc="lower left")
 fig.tight_layout()
 plt.show()
 for name, path in race_paths.items():
     print(f"{name:32s} final point ({path[-1, 0]:+.3f}, {path[-1, 1]:+.3f}), "
           f"loss {rosenbrock(path[-1]):.2e}")
+with np.errstate(over="ignore", invalid="ignore"):              # a diverging path overflows
+    for lr in (0.002, 0.0025):
+        end = run_optimizer(sgd, rosenbrock_grad, RACE_START, {"learning_rate": lr},
+                            RACE_STEPS)[-1]
+        print(f"sgd with lr {lr}: final point ({end[0]:+.3f}, {end[1]:+.3f}), "
+              f"loss {rosenbrock(end):.2e}")
 
 # %% [markdown]
 # Plain SGD drops into the valley quickly (the walls are steep, so the gradient is large) and
-# then crawls along the flat floor: after 1000 steps it is still far from $(1, 1)$. Momentum
-# builds up speed along the floor and gets there. RMSProp and Adam take steps of about their
-# learning rate whatever the gradient's size, so they move along the floor at a steady pace;
-# Adam's momentum carries it around the bend. Which optimizer "wins" depends on the surface and
-# on the learning rates: go back to the cell and try others (for example SGD with 0.002, or
-# Adam with 0.01).
+# then crawls along the flat floor: after 1000 steps it is still far from $(1, 1)$ (the
+# printout). Momentum builds up speed along the floor and gets there. Adam's steps are about
+# its learning rate long whatever the size of the gradient, so it moves along the flat floor
+# at a steady pace, and its momentum carries it around the bend. RMSProp moves along the floor
+# too, but in the second half of the run its loss starts to **spike**: see below.
+#
+# Which optimizer "wins" depends on the surface and on the learning rates. The last two lines
+# of the printout are plain SGD with larger rates: the first of them nearly reaches the
+# minimum, the second, only a quarter larger, diverges on the steep walls (`nan`). Go back to
+# the cell and try others (for example Adam with 0.01).
+#
+# ### Why RMSProp's loss spikes
+#
+# RMSProp moves coordinate $i$ by $\eta / (\sqrt{s_i} + \varepsilon)$ times its gradient: it is
+# gradient descent with a learning rate of its own for every coordinate, the **effective
+# learning rate** $\eta / \sqrt{s_i}$. And Section 1 says when gradient descent is stable:
+# while learning rate $\times$ curvature $< 2$. Now follow the cache along the valley floor:
+#
+# 1. On the floor the gradients are small. Every step multiplies the cache by $\rho = 0.99$ and
+#    adds only a little, so $\sqrt{s}$ shrinks and the effective learning rates **grow**: the
+#    steps get longer although the gradients are not getting larger.
+# 2. Across the valley the curvature is large (the steep walls). Once effective learning rate
+#    $\times$ curvature across the valley passes 2, the path starts to zig-zag from wall to
+#    wall, a little further each step, as in the divergent case of Section 1: the loss spikes.
+# 3. On the walls the gradients are large. They refill the cache, the effective learning
+#    rates drop back below the border, the zig-zag dies out, and the cycle starts again.
+#
+# The picture follows your `rmsprop` on the race's path and shows exactly that. The bottom
+# right panel computes "effective learning rate $\times$ curvature" for the steepest direction.
+# With two coordinates, each with its own rate, that is the largest eigenvalue of the matrix
+# of second derivatives (the *Hessian* $H$) scaled by the rates,
+# $\operatorname{diag}(\sqrt{r})\, H\, \operatorname{diag}(\sqrt{r})$ with $r_i = \eta/\sqrt{s_i}$;
+# for one coordinate it is simply Section 1's $\eta a$. The grey lines mark the spikes.
+
+# %%
+def rosenbrock_hessian(w):
+    """The matrix of second derivatives of the Rosenbrock function at w (2,): shape (2, 2)."""
+    return np.array([[2 - 400 * (w[1] - w[0] ** 2) + 800 * w[0] ** 2, -400 * w[0]],
+                     [-400 * w[0], 200.0]])
+
+
+w, rms_config = np.array(RACE_START), dict(racers["rmsprop, lr 0.01"][1])
+rms_loss, rms_step, rms_rate, rms_sharpness = [], [], [], []
+for _ in range(RACE_STEPS):
+    next_w, rms_config = rmsprop(w, rosenbrock_grad(w), rms_config)
+    rate = rms_config["learning_rate"] / (np.sqrt(rms_config["cache"]) + rms_config["epsilon"])
+    scaled = np.sqrt(rate)[:, None] * rosenbrock_hessian(w) * np.sqrt(rate)[None, :]
+    rms_loss.append(rosenbrock(w))
+    rms_step.append(np.linalg.norm(next_w - w))
+    rms_rate.append(rate)
+    rms_sharpness.append(np.linalg.eigvalsh(scaled).max())
+    w = next_w
+rms_loss, rms_step = np.array(rms_loss), np.array(rms_step)
+rms_rate, rms_sharpness = np.array(rms_rate), np.array(rms_sharpness)
+# a spike: the longest step within 10 steps either side, 3 times the shortest of the 30 before
+spikes = [t for t in range(30, RACE_STEPS - 10)
+          if rms_step[t] == rms_step[t - 10:t + 11].max()
+          and rms_step[t] > 3 * rms_step[t - 30:t].min()]
+
+steps = np.arange(RACE_STEPS)
+fig, axes = plt.subplots(2, 2, figsize=(12, 6), sharex=True)
+(ax_loss, ax_step), (ax_rate, ax_sharp) = axes
+ax_loss.semilogy(steps, rms_loss, color="C2")
+ax_loss.set(ylabel="loss (log scale)", title="RMSProp's loss")
+ax_step.semilogy(steps, rms_step, color="C2")
+ax_step.set(ylabel="|step| (log scale)", title="Length of each step")
+ax_rate.semilogy(steps, rms_rate[:, 0], color="C0", label=r"$w_1$")
+ax_rate.semilogy(steps, rms_rate[:, 1], color="C1", label=r"$w_2$")
+ax_rate.set(xlabel="step", ylabel=r"$\eta / \sqrt{s}$ (log scale)",
+            title="Effective learning rate of each coordinate")
+ax_rate.legend(fontsize=8)
+ax_sharp.plot(steps, rms_sharpness, color="C3")
+ax_sharp.axhline(2, color="k", ls="--", lw=1, label="2: Section 1's border")
+ax_sharp.set(xlabel="step", ylim=(0, 5), ylabel="effective rate × curvature",
+             title="Effective learning rate × curvature, steepest direction")
+ax_sharp.legend(fontsize=8, loc="upper left")
+for ax in axes.flat:
+    for t in spikes:
+        ax.axvline(t, color="0.6", lw=0.8, zorder=0)
+fig.tight_layout()
+plt.show()
+first_cross = int(np.argmax(rms_sharpness > 2))
+print(f"{len(spikes)} spikes (the longest steps), at steps {spikes}; the loss there rises "
+      "to " + ", ".join(f"{rms_loss[t - 2:t + 3].max() / rms_loss[t - 10]:.1f}" for t in spikes)
+      + " times its value 10 steps before")
+print(f"effective rate x curvature first passes 2 at step {first_cross}, and is at most "
+      f"{rms_sharpness[:spikes[0]].max():.2f} before the first spike")
+
+# %% [markdown]
+# Read the panels from the top left. Between spikes the loss falls slowly, the effective
+# learning rates creep up (the cache forgets the large gradients of the last spike) and with
+# them the steps grow and the bottom right curve rises. A zig-zag starts tiny, so it takes a
+# while after the curve has passed 2 until it is large enough to see: then the step length
+# and the loss shoot up, the cache fills, the rates drop, and the curve falls back below 2.
+# Then it all repeats. The first spike shows in the step length but hardly in the loss, which
+# is still large then; the later ones, close to the minimum, double or triple the loss (the
+# printout), because there a few steps up the wall cost as much as all the remaining way along
+# the floor.
+#
+# Nothing is wrong with your `rmsprop`: this is what the rule does when the gradients stay
+# small for a while on a surface with steep walls. A smaller learning rate keeps the effective
+# rates lower for longer (try RMSProp with 0.003 in the race: no spike in 1000 steps, but
+# slower progress). Adam keeps the same kind of cache, yet its loss in the race shows no
+# spikes. A zig-zag makes the gradient flip its sign every step, and the momentum average of a
+# flipping gradient is small (Section 4): take Adam's momentum away (`"beta1": 0.0` in the race
+# cell) and spikes appear.
 #
 # ## 8. Training a real network with your optimizers
 #
-# Now the same four update rules, yours, drive `nnlib.train` on the handwritten digits
-# (8x8 pixel images, 64 inputs, 10 classes): a network 64 - 64 - 10 with ReLU, mini-batches of
-# 32, 15 epochs. `nnlib.train` calls `update_rule(w, dw, config)` for every parameter array
-# after every mini-batch, with one config per array (its own velocity, cache, or `m`, `v`, `t`).
-# Every run starts from the same initial weights and sees the same batches.
+# Now your update rules drive `nnlib.train` on the handwritten digits (8x8 pixel images, 64
+# inputs, 10 classes): a network 64 - 64 - 10 with ReLU, mini-batches of 32, 15 epochs.
+# `nnlib.train` calls `update_rule(w, dw, config)` for every parameter array after every
+# mini-batch, with one config per array (its own velocity, cache, or `m`, `v`, `t`). Every run
+# starts from the same initial weights and sees the same batches.
 
 # %%
 X_digits, y_digits = load_digits()
@@ -955,23 +1193,24 @@ split_rng = np.random.default_rng(0)
 X_tr, y_tr, X_va, y_va, _, _ = nnlib.train_val_test_split(X_digits, y_digits, 0.3, 0.0,
                                                           split_rng)
 print(f"training {X_tr.shape}, validation {X_va.shape}")
+DIGIT_EPOCHS = 15
 
 
-def train_digits(update_rule, optim_config, epochs=15):
+def train_digits(update_rule, optim_config):
     """A fresh 64-64-10 network trained by update_rule; returns (model, history)."""
     model = nnlib.MLP.create([64, 64, 10], np.random.default_rng(1))
     history = nnlib.train(model, X_tr, y_tr, X_va, y_va, rng=np.random.default_rng(2),
-                          epochs=epochs, batch_size=32, update_rule=update_rule,
+                          epochs=DIGIT_EPOCHS, batch_size=32, update_rule=update_rule,
                           optim_config=optim_config)
     return model, history
 
 
 net_runs = {
-    "sgd, lr 0.2": train_digits(sgd, {"learning_rate": 0.2})[1],
+    "sgd, lr 0.2": train_digits(sgd, {"learning_rate": 0.2}),
     "sgd_momentum, lr 0.02, μ 0.9": train_digits(sgd_momentum,
-                                                  {"learning_rate": 0.02, "momentum": 0.9})[1],
-    "rmsprop, lr 0.001": train_digits(rmsprop, {"learning_rate": 1e-3})[1],
-    "adam, lr 0.002": train_digits(adam, {"learning_rate": 2e-3})[1],
+                                                  {"learning_rate": 0.02, "momentum": 0.9}),
+    "rmsprop, lr 0.001": train_digits(rmsprop, {"learning_rate": 1e-3}),
+    "adam, lr 0.002": train_digits(adam, {"learning_rate": 2e-3}),
 }
 
 
@@ -981,7 +1220,7 @@ def smooth(values, width=20):
 
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.8))
-for i, (name, history) in enumerate(net_runs.items()):
+for i, (name, (_, history)) in enumerate(net_runs.items()):
     steps_per_epoch = len(history.batch_loss) / history.epochs
     curve = smooth(history.batch_loss)
     ax1.semilogy((np.arange(len(curve)) + 20) / steps_per_epoch, curve, color=f"C{i}",
@@ -996,42 +1235,60 @@ ax1.legend(fontsize=8)
 ax2.legend(fontsize=8, loc="lower right")
 fig.tight_layout()
 plt.show()
+for name, (_, history) in net_runs.items():
+    print(f"{name:30s} validation accuracy after {history.epochs} epochs: "
+          f"{history.val_acc[-1]:.3f}")
+swapped = {"adam with sgd's rate, lr 0.2": train_digits(adam, {"learning_rate": 0.2}),
+           "sgd with adam's rate, lr 0.002": train_digits(sgd, {"learning_rate": 2e-3})}
+for name, (_, history) in swapped.items():
+    print(f"{name:30s} validation accuracy after {history.epochs} epochs: "
+          f"{history.val_acc[-1]:.3f}")
 
 # %% [markdown]
-# All four train the network to about 95 % accuracy on digits it never saw. On this small,
-# easy problem plain SGD with a well-chosen learning rate keeps up with the others; the
-# advantage of momentum and of the adaptive methods shows on larger, worse-conditioned networks,
-# and in how forgiving they are about the learning rate. Each needed its own rate, though: the
-# rate that suits SGD (0.2) would wreck Adam, and Adam's (0.002) would make SGD crawl.
+# All of them train the network to a high accuracy on digits it never saw (the printout). On
+# this small, easy problem plain SGD with a well-chosen learning rate keeps up with the others;
+# the advantage of momentum and of the adaptive methods shows on larger, worse-conditioned
+# networks, and in how forgiving they are about the learning rate. Each needed its own rate,
+# though: the last two lines of the printout swap the rates of SGD and Adam, and both runs
+# fall far behind.
 #
 # Finally, Section 1 on a real network: your `sgd` with learning rates from too small to too
-# large.
+# large. A hidden ReLU unit is **dead** when it outputs 0 for every training digit: its
+# gradient is then 0 for every digit too, so no later step can revive it.
 
 # %%
-lr_runs = {lr: train_digits(sgd, {"learning_rate": lr}, epochs=12)
-           for lr in (0.003, 0.2, 1.0, 3.0)}
-fig, ax = plt.subplots(figsize=(7.5, 3.6))
-for lr, (model, history) in lr_runs.items():
+lr_runs = {0.002: swapped["sgd with adam's rate, lr 0.002"], 0.2: net_runs["sgd, lr 0.2"],
+           1.0: train_digits(sgd, {"learning_rate": 1.0}),
+           3.0: train_digits(sgd, {"learning_rate": 3.0})}
+dead_units = {}
+for lr, (model, _) in lr_runs.items():
     hidden = np.maximum(X_tr @ model.params["W1"] + model.params["b1"], 0)   # ReLU outputs
-    dead = int(np.sum(hidden.max(axis=0) == 0))        # units that output 0 for every digit
+    dead_units[lr] = int(np.sum(hidden.max(axis=0) == 0))   # units giving 0 for every digit
+fig, ax = plt.subplots(figsize=(7.5, 3.6))
+for lr, (_, history) in lr_runs.items():
     ax.plot(np.arange(1, history.epochs + 1), history.train_loss, "o-", ms=3,
-            label=f"lr {lr}: validation accuracy {history.val_acc[-1]:.2f}, "
-                  f"{dead} of 64 hidden units dead")
+            label=f"lr {lr}: {dead_units[lr]} of 64 hidden units dead")
 ax.set(xlabel="epoch", ylabel="training loss (mean over the epoch)",
        title="Your sgd on the digits network: the learning rate")
 ax.legend(fontsize=8)
 fig.tight_layout()
 plt.show()
+print(f"log(10) = {np.log(10):.3f}, the loss of guessing uniformly among 10 classes")
+for lr, (_, history) in lr_runs.items():
+    rise = max(np.diff(history.train_loss).max(), 0.0)   # the largest jump up between epochs
+    print(f"lr {lr:5}: training loss after epoch 1 {history.train_loss[0]:.3f}, after "
+          f"{history.epochs} epochs {history.train_loss[-1]:.3f} (largest rise between two "
+          f"epochs {rise:.3f}); validation accuracy {history.val_acc[-1]:.2f}; "
+          f"{dead_units[lr]} of 64 hidden units dead")
 
 # %% [markdown]
-# - **0.003** is safe but far too slow: after 12 epochs the network has barely started.
+# - **0.002** is safe but far too slow: after 15 epochs the network has barely started.
 # - **0.2** learns quickly and steadily.
-# - **1.0** is fast, but living on the edge: the spike is one run of too-large steps undoing
-#   several epochs of progress, and the first steps already killed some hidden units (below).
+# - **1.0** is fast, but living on the edge: where its curve jumps up, a run of too-large steps
+#   undid several epochs of progress, and many more of its hidden units are dead than with 0.2.
 # - **3.0** overshoots so far in the first steps that the network breaks: the loss goes to
-#   about $\log 10 \approx 2.3$ (the loss of guessing) and stays there. The huge steps pushed
-#   the weights of every hidden ReLU to where it outputs 0 for every input: a **dead** unit
-#   has gradient 0, so no later step can revive it.
+#   about $\log 10$ (the loss of guessing) and stays there, because the huge steps killed every
+#   hidden unit.
 #
 # ## Summary
 #
@@ -1047,7 +1304,9 @@ plt.show()
 #   $w \leftarrow w + v$ accelerates along consistent directions (up to $1/(1-\mu)$ times) and
 #   damps zig-zags.
 # - **RMSProp** divides each parameter's step by the root mean square of its recent gradients,
-#   so every parameter moves about $\eta$ per step whatever the scale of its gradient.
+#   so every parameter moves about $\eta$ per step whatever the scale of its gradient. Its
+#   effective learning rate $\eta/\sqrt{s}$ grows while the gradients stay small, until
+#   Section 1's border is crossed: the spikes on the Rosenbrock valley.
 # - **Adam** combines both: a momentum average $m$ and a squared-gradient average $v$, with
 #   **bias correction** $\hat m = m / (1 - \beta_1^t)$, $\hat v = v / (1 - \beta_2^t)$ that
 #   undoes their zero start, so the very first step is already $\eta$ long, not several times
