@@ -59,7 +59,11 @@ def softmax(scores):
 NAN_SOFTMAX = "def softmax(scores):\n    return np.full(np.shape(scores), np.nan)\n"
 NAN_MSE = "def mse_loss(y_pred, y_true):\n    return float('nan')\n"
 NAN_CE = "def cross_entropy_loss(scores, y):\n    return np.nan\n"
-CHATTY = "print('x' * 100_000 * 30)\n"
+CHATTY = """def softmax(scores):
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+print('x' * 100_000 * 30)
+"""
 
 
 def build_class(folder: Path):
@@ -75,7 +79,7 @@ def build_class(folder: Path):
         "ivan": submission(A, {"softmax": PATCHED}),
         "judy": submission(A, {"softmax": NAN_SOFTMAX, "mse_loss": NAN_MSE,
                                "cross_entropy_loss": NAN_CE}),
-        "mallory": submission(A, append=CHATTY),
+        "mallory": submission(A, {"softmax": CHATTY}),  # 3 MB printed by a cell grading runs
     }
     write_class(folder, students, A)
     return students
