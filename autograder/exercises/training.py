@@ -827,7 +827,7 @@ def _adamw_mistakes(w, dw, c):
         ("the weight decay is missing from the step: next_w = w - learning_rate * (m_hat / "
          "(sqrt(v_hat) + epsilon) + weight_decay * w). Adding weight_decay * w to the gradient "
          "instead (L2 regularisation) does not do it: Adam divides it by sqrt(v_hat), and at "
-         "the first step it has no effect at all", adam_w),
+         "the first step every coordinate moves by learning_rate whatever the decay", adam_w),
         ("AdamW decays the weights in the step itself, next_w = w - learning_rate * (m_hat / "
          "(sqrt(v_hat) + epsilon) + weight_decay * w); you added weight_decay * w to the "
          "gradient, which is L2 regularisation (Adam then divides it by sqrt(v_hat))",

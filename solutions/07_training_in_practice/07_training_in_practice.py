@@ -37,6 +37,7 @@
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 import nnlib
 from autograder import check
@@ -47,6 +48,9 @@ from nnlib.training_loop import run_epoch
 from nnlib.widgets import slider_panel
 
 np.set_printoptions(precision=4, suppress=True)
+# This notebook trains many small networks: their small matrix products run faster on one
+# thread than split over several threads that compete for the cores.
+threadpool_limits(limits=1, user_api="blas")
 
 # %% [markdown]
 # The data for the whole notebook: the 1797 handwritten digits (8x8 pixels, 64 inputs, 10
@@ -925,9 +929,9 @@ for max_norm, (_, _, losses, val_acc) in clip_runs.items():
 # %% [markdown]
 # Without clipping the loss climbs, spikes, and ends as `nan`: a step along a huge gradient
 # makes the next gradient larger still, until the numbers overflow (the curve stops there). With
-# clipping the same learning rate trains: a step can never be longer than
-# learning rate times `max_norm`, so one bad batch cannot throw the network away. Clipping is
-# cheap insurance; it is standard for recurrent networks and transformers, whose gradients are
+# clipping the same learning rate trains: no gradient that goes into the velocity is longer than
+# `max_norm`, so one bad batch can no longer throw the network away. Clipping is cheap
+# insurance; it is standard for recurrent networks and transformers, whose gradients are
 # prone to such spikes.
 #
 # ## 9. Learning-rate schedules
@@ -1148,8 +1152,8 @@ for base in (0.01, 0.03):
 # With Adam it is not. Adam divides each coordinate's gradient by $\sqrt{\hat v}$, the typical
 # size of *its* gradients, and the L2 term $\lambda w$ is divided too: a weight whose gradients
 # are large hardly decays, a weight whose gradients are small decays a lot. (At the very first
-# step $\hat m / \sqrt{\hat v}$ is just the sign of the gradient, so the L2 term has no effect at
-# all.) **AdamW** (Loshchilov and Hutter, 2019) *decouples* the decay from the gradient and adds
+# step $\hat m / \sqrt{\hat v}$ is $\pm 1$, the sign of the penalised gradient: how large the
+# penalty is does not matter at all.) **AdamW** (Loshchilov and Hutter, 2019) *decouples* the decay from the gradient and adds
 # it to the step directly, the same for every weight:
 #
 # $$
