@@ -83,7 +83,8 @@ print(f"training {X_tr.shape}, validation {X_va.shape}, test {X_te.shape}")
 # Together, every layer multiplies the second moment of the signal by the same factor:
 #
 # $$
-# \mathbb{E}\big[(h^{(l)})^2\big] = \frac{n\, \mathrm{Var}(w)}{2}\; \mathbb{E}\big[(h^{(l-1)})^2\big].
+# \mathbb{E}\big[(h^{(l)})^2\big] = \frac{n\, \mathrm{Var}(w)}{2}\;
+# \mathbb{E}\big[(h^{(l-1)})^2\big].
 # $$
 #
 # After $L$ layers the factor is raised to the power $L$: below 1 the signal **vanishes**,
@@ -240,9 +241,9 @@ print("after:                             ", post_5.std(axis=0))
 # $\beta = (0, 1)$, an empty `bn_param` (training mode, $\varepsilon = 10^{-5}$, momentum 0.9):
 #
 # - $\mu = (2, 4)$, $\sigma^2 = \big(\tfrac{1 + 1}{2}, \tfrac{4 + 4}{2}\big) = (1, 4)$;
-# - $\hat x = \begin{pmatrix} -1 & -1 \\ 1 & 1 \end{pmatrix}$ (up to $\varepsilon$: $-1/\sqrt{1.00001}
-#   = -0.999995$), and out $= \gamma \hat x + \beta = \begin{pmatrix} -1 & -1 \\ 1 & 3
-#   \end{pmatrix}$;
+# - $\hat x = \begin{pmatrix} -1 & -1 \\ 1 & 1 \end{pmatrix}$
+#   (up to $\varepsilon$: $-1/\sqrt{1.00001} = -0.999995$), and
+#   out $= \gamma \hat x + \beta = \begin{pmatrix} -1 & -1 \\ 1 & 3 \end{pmatrix}$;
 # - the running statistics start at zeros: running_mean $= 0.1\, \mu = (0.2, 0.4)$,
 #   running_var $= 0.1\, \sigma^2 = (0.1, 0.4)$.
 #
@@ -1153,8 +1154,8 @@ for base in (0.01, 0.03):
 # size of *its* gradients, and the L2 term $\lambda w$ is divided too: a weight whose gradients
 # are large hardly decays, a weight whose gradients are small decays a lot. (At the very first
 # step $\hat m / \sqrt{\hat v}$ is $\pm 1$, the sign of the penalised gradient: how large the
-# penalty is does not matter at all.) **AdamW** (Loshchilov and Hutter, 2019) *decouples* the decay from the gradient and adds
-# it to the step directly, the same for every weight:
+# penalty is does not matter at all.) **AdamW** (Loshchilov and Hutter, 2019) *decouples* the
+# decay from the gradient and adds it to the step directly, the same for every weight:
 #
 # $$
 # w \leftarrow w - \eta \left( \frac{\hat m}{\sqrt{\hat v} + \varepsilon} + \lambda_{wd}\, w
