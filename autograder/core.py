@@ -117,8 +117,9 @@ def numbered(cases: list[Case]) -> list[Case]:
 @dataclass(frozen=True)
 class Exercise:
     name: str
-    check: Callable[[object, bool], None]
+    check: Callable[..., None]
     kind: str = "function"  # "function" or "class"
+    uses: tuple[str, ...] = ()  # other exercises whose candidates the check is given
     blocks: tuple[str, ...] = ()
     """Other exercises this one's candidate calls by name (a composite, e.g. two_layer_net):
     when grading, one that failed its own check is served from the reference instead, so
@@ -127,12 +128,22 @@ class Exercise:
 
 REGISTRY: dict[str, Exercise] = {}
 
+LAST_CHECKED: dict[str, object] = {}
+"""The candidate most recently given to ``check`` under each exercise name, in this process."""
 
-def exercise(name: str, kind: str = "function", blocks: tuple[str, ...] = ()):
-    """Register the decorated ``(candidate, hidden)`` function as the check of ``name``."""
+
+def exercise(name: str, kind: str = "function", uses: tuple[str, ...] = (),
+             blocks: tuple[str, ...] = ()):
+    """Register the decorated ``(candidate, hidden)`` function as the check of ``name``.
+
+    With ``uses=("other", ...)`` the check is called as ``(candidate, hidden, used)``, where
+    ``used["other"]`` is the candidate last given to ``check("other", ...)`` (``LAST_CHECKED``;
+    None if there was none): a student's own forward pass for a backward's check, say.
+    ``blocks``: see ``Exercise.blocks``.
+    """
 
     def register(fn):
-        REGISTRY[name] = Exercise(name, fn, kind, tuple(blocks))
+        REGISTRY[name] = Exercise(name, fn, kind, tuple(uses), tuple(blocks))
         return fn
 
     return register
@@ -367,11 +378,13 @@ def check(name: str, candidate, *, hidden: bool = False) -> None:
     if changed:
         raise CheckFailed(f"{name}: {', '.join(changed)} had been replaced (now restored). "
                           "A solution must not change the checker, NumPy or Python's builtins.")
+    LAST_CHECKED[name] = candidate
+    used = ({other: LAST_CHECKED.get(other) for other in spec.uses},) if spec.uses else ()
     state = np.random.get_state()
     salt = _SALT.set(hidden_salt() if hidden else None)
     cases = _CASES_RUN.set({})
     try:
-        spec.check(candidate, hidden)
+        spec.check(candidate, hidden, *used)
     except Failure as failure:
         raise CheckFailed(format_failure(name, failure, hidden)) from None
     except CandidateTimeout:

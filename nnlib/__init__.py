@@ -7,10 +7,13 @@ yet or returns something unusable raises ``StudentFunctionError`` naming it (``n
 """
 
 from .augmentation import random_shift, shift_image
+from .batchnorm import batchnorm_backward, batchnorm_forward
+from .clipping import clip_by_global_norm, global_norm
 from .data import impute_missing, iterate_minibatches, one_hot, standardize, train_val_test_split
+from .deep_mlp import mlp_accuracy, mlp_loss, mlp_scores, new_bn_params
 from .gradcheck import numeric_gradient, rel_error
 from .graph import Value
-from .init import glorot_uniform, small_normal
+from .init import glorot_uniform, he_normal, small_normal
 from .layers import (
     affine_backward,
     affine_forward,
@@ -30,10 +33,12 @@ from .losses import (
 )
 from .models import MLP, accuracy, init_mlp, two_layer_net
 from .ops import Ops
-from .optim import adam, gradient_descent, rmsprop, sgd, sgd_momentum
+from .optim import adagrad, adam, adamw, gradient_descent, rmsprop, sgd, sgd_momentum
 from .regularization import dropout_backward, dropout_forward, early_stopping, l2_penalty
+from .schedules import scheduled, step_decay, warmup_cosine
 from .student import StudentFunctionError
 from .train import History, train
+from .training_loop import train_epoch
 from .transfer import extract_features, fine_tune_step, replace_head
 
 EXERCISES = {
@@ -44,10 +49,13 @@ EXERCISES = {
     "03_backpropagation": ["affine_forward", "affine_backward", "relu_forward", "relu_backward",
                            "sigmoid_forward", "sigmoid_backward", "mse_loss_backward",
                            "softmax_cross_entropy_backward", "glorot_uniform", "two_layer_net"],
-    "04_optimizers": ["gradient_descent", "sgd", "sgd_momentum", "rmsprop", "adam"],
+    "04_optimizers": ["gradient_descent", "sgd", "sgd_momentum", "adagrad", "rmsprop", "adam"],
     "05_regularization": ["dropout_forward", "dropout_backward", "l2_penalty", "early_stopping",
                           "shift_image", "random_shift"],
     "06_transfer_learning": ["extract_features", "replace_head", "fine_tune_step"],
+    "07_training_in_practice": ["he_normal", "batchnorm_forward", "batchnorm_backward",
+                                "clip_by_global_norm", "warmup_cosine", "adamw", "mlp_loss",
+                                "train_epoch"],
 }
 """The course's notebooks and, in order, the exercises each one grades."""
 
@@ -60,18 +68,26 @@ EQUIVALENTS = {
     "shift_image": ("_shift_last_two_axes",),
     "random_shift": ("_shift_last_two_axes",),
     "Value": ("topological_order",),
+    "two_layer_net": ("mlp_loss",),
+    "adam": ("adamw",),
+    "batchnorm_forward": ("batchnorm_train_forward",),
+    "clip_by_global_norm": ("global_norm",),
+    "mlp_loss": ("_forward", "_backward", "mlp_scores", "hidden_activations", "MLP"),
+    "train_epoch": ("run_epoch", "train"),
 }
 """Helpers that compute (the heart of) an exercise: withheld with it while it is graded."""
 
 __all__ = [
     "EQUIVALENTS", "EXERCISES", "History", "MLP", "Ops", "StudentFunctionError", "Value",
-    "accuracy", "adam",
-    "affine_backward", "affine_forward", "cross_entropy_loss", "dropout_backward",
-    "dropout_forward", "early_stopping", "extract_features", "fine_tune_step", "glorot_uniform",
-    "gradient_descent", "impute_missing", "init_mlp", "iterate_minibatches", "l2_penalty",
-    "log_softmax", "mse_loss", "mse_loss_backward", "numeric_gradient", "one_hot", "random_shift",
-    "rel_error", "relu_backward", "relu_forward", "replace_head", "rmsprop", "sgd", "sgd_momentum",
-    "shift_image", "sigmoid", "sigmoid_backward", "sigmoid_forward", "small_normal", "softmax",
-    "softmax_cross_entropy_backward", "standardize", "train", "train_val_test_split",
-    "two_layer_net",
+    "accuracy", "adagrad", "adam", "adamw",
+    "affine_backward", "affine_forward", "batchnorm_backward", "batchnorm_forward",
+    "clip_by_global_norm", "cross_entropy_loss", "dropout_backward", "dropout_forward",
+    "early_stopping", "extract_features", "fine_tune_step", "global_norm", "glorot_uniform",
+    "gradient_descent", "he_normal", "impute_missing", "init_mlp", "iterate_minibatches",
+    "l2_penalty", "log_softmax", "mlp_accuracy", "mlp_loss", "mlp_scores", "mse_loss",
+    "mse_loss_backward", "new_bn_params", "numeric_gradient", "one_hot", "random_shift",
+    "rel_error", "relu_backward", "relu_forward", "replace_head", "rmsprop", "scheduled", "sgd",
+    "sgd_momentum", "shift_image", "sigmoid", "sigmoid_backward", "sigmoid_forward",
+    "small_normal", "softmax", "softmax_cross_entropy_backward", "standardize", "step_decay",
+    "train", "train_epoch", "train_val_test_split", "two_layer_net", "warmup_cosine",
 ]

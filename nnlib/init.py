@@ -24,3 +24,14 @@ def small_normal(fan_in: int, fan_out: int, rng: np.random.Generator,
                  std: float = 0.01) -> np.ndarray:
     """Weights (fan_in, fan_out) from ``N(0, std^2)``: the naive initialisation, for contrast."""
     return rng.normal(0.0, std, size=(fan_in, fan_out))
+
+
+def he_normal(fan_in: int, fan_out: int, rng: np.random.Generator) -> np.ndarray:
+    """Weights (fan_in, fan_out) from ``N(0, 2 / fan_in)``: He (Kaiming) initialisation.
+
+    A ReLU zeroes about half of its inputs, halving the second moment of what passes; the
+    factor 2 makes up for it, so the activations of a deep ReLU network keep their scale from
+    layer to layer (Glorot's variance, made for symmetric activations, shrinks it by about
+    half per layer).
+    """
+    return rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(fan_in, fan_out))

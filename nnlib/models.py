@@ -33,19 +33,36 @@ def num_layers(params: dict) -> int:
     return count
 
 
-def init_mlp(layer_sizes, rng: np.random.Generator, init: str = "glorot",
-             dtype=np.float64) -> dict:
+INITIALISERS = {"glorot": initializers.glorot_uniform, "small": initializers.small_normal,
+                "he": initializers.he_normal}
+"""The named weight initialisations ``init_mlp`` knows, each ``(fan_in, fan_out, rng) -> W``."""
+
+
+def init_mlp(layer_sizes, rng: np.random.Generator, init="glorot", dtype=np.float64,
+             batchnorm: bool = False) -> dict:
     """Parameters for layer sizes ``[D, H1, ..., C]``: ``Wi`` (size[i-1], size[i]), ``bi`` zeros.
 
-    init: "glorot" (uniform, the default) or "small" (N(0, 0.01^2), to show vanishing signals).
+    init: "glorot" (uniform, the default), "he" (normal with variance 2 / fan_in, for ReLU),
+    "small" (N(0, 0.01^2), to show vanishing signals), or any function
+    ``(fan_in, fan_out, rng) -> W``. batchnorm: also ``gamma{i}`` ones and ``beta{i}`` zeros
+    (size[i],) for every hidden layer i, the parameters of batch normalisation after its affine
+    step (see ``nnlib.mlp_loss``).
     """
-    if init not in ("glorot", "small"):
-        raise ValueError(f"unknown init {init!r}; use 'glorot' or 'small'")
-    make = initializers.glorot_uniform if init == "glorot" else initializers.small_normal
+    if callable(init):
+        make = init
+    elif init in INITIALISERS:
+        make = INITIALISERS[init]
+    else:
+        raise ValueError(f"unknown init {init!r}; use one of {sorted(INITIALISERS)} or a "
+                         "function (fan_in, fan_out, rng) -> W")
     params = {}
+    last = len(layer_sizes) - 1
     for i, (fan_in, fan_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]), start=1):
-        params[f"W{i}"] = make(fan_in, fan_out, rng).astype(dtype, copy=False)
+        params[f"W{i}"] = np.asarray(make(fan_in, fan_out, rng)).astype(dtype, copy=False)
         params[f"b{i}"] = np.zeros(fan_out, dtype=dtype)
+        if batchnorm and i < last:
+            params[f"gamma{i}"] = np.ones(fan_out, dtype=dtype)
+            params[f"beta{i}"] = np.zeros(fan_out, dtype=dtype)
     return params
 
 

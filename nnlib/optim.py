@@ -62,6 +62,24 @@ def sgd_momentum(w, dw, config=None):
     return w + v, config
 
 
+def adagrad(w, dw, config=None):
+    """``cache = cache + dw**2``; ``next_w = w - lr * dw / (sqrt(cache) + eps)``.
+
+    Defaults: learning_rate=1e-2, epsilon=1e-8, cache=zeros like w. The cache only grows, so
+    every parameter's steps shrink for ever (RMSProp lets old gradients fade instead).
+    """
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("epsilon", 1e-8)
+    cache = config.get("cache")
+    if cache is None:
+        cache = _zeros_like_state(w)
+    cache = cache + dw * dw
+    config["cache"] = cache
+    next_w = w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"])
+    return next_w, config
+
+
 def rmsprop(w, dw, config=None):
     """``cache = decay_rate*cache + (1-decay_rate)*dw**2``; ``w - lr*dw / (sqrt(cache) + eps)``.
 
@@ -128,4 +146,20 @@ def adam(w, dw, config=None):
     return w - lr * m_hat / (np.sqrt(v_hat) + eps), config
 
 
-UPDATE_RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "rmsprop": rmsprop, "adam": adam}
+def adamw(w, dw, config=None):
+    """Adam with decoupled weight decay: Adam's step plus ``learning_rate * weight_decay * w``.
+
+    ``next_w = w - learning_rate * (m_hat / (sqrt(v_hat) + epsilon) + weight_decay * w)``, with
+    ``t``, ``m``, ``v``, ``m_hat``, ``v_hat`` exactly as in ``adam``. The decay shrinks every
+    weight by the same fraction whatever its gradient history, unlike an L2 penalty, whose
+    gradient Adam divides by ``sqrt(v_hat)`` like any other.
+    Defaults: adam's, and weight_decay=1e-2.
+    """
+    config = {} if config is None else config
+    config.setdefault("weight_decay", 1e-2)
+    adam_w, config = adam(w, dw, config)
+    return adam_w - (config["learning_rate"] * config["weight_decay"]) * w, config
+
+
+UPDATE_RULES = {"sgd": sgd, "sgd_momentum": sgd_momentum, "adagrad": adagrad,
+                "rmsprop": rmsprop, "adam": adam, "adamw": adamw}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +16,20 @@ CURRICULUM_IDS = list(nnlib.EXERCISES)
 NOTEBOOK_IDS = [nb_id for nb_id in CURRICULUM_IDS
                 if (ROOT / "solutions" / nb_id / f"{nb_id}.py").is_file()]
 """The curriculum's notebooks that are written so far (every test runs on each of them)."""
+
+
+@pytest.fixture(autouse=True)
+def fresh_checked_candidates():
+    """Each test starts and ends without candidates remembered from earlier ``check`` calls
+    (``autograder.core.LAST_CHECKED``, what a check's ``uses`` are given), so that a wrong
+    mlp_loss checked in one test is not the one another test's train_epoch check uses."""
+    core = sys.modules.get("autograder.core")
+    if core is not None:
+        core.LAST_CHECKED.clear()
+    yield
+    core = sys.modules.get("autograder.core")
+    if core is not None:
+        core.LAST_CHECKED.clear()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from float32 import in_float32
 import nnlib
 from autograder import check
 
-EXERCISES = ["gradient_descent", "sgd", "sgd_momentum", "rmsprop", "adam"]
+EXERCISES = ["gradient_descent", "sgd", "sgd_momentum", "adagrad", "rmsprop", "adam"]
 
 
 def failure(name: str, candidate, hidden: bool = False) -> str:
@@ -53,6 +53,15 @@ def momentum_new_dict(w, dw, config=None):
     return w + v, config
 
 
+def adagrad_new_dict(w, dw, config=None):
+    """A new config each step, the cache grown in place on a copy."""
+    config = {"learning_rate": 1e-2, "epsilon": 1e-8, **(config or {})}
+    cache = np.array(config.get("cache", 0.0) + np.zeros(np.shape(w)), dtype=float)
+    cache += np.square(dw)
+    config["cache"] = cache
+    return w - config["learning_rate"] * dw / (cache ** 0.5 + config["epsilon"]), config
+
+
 def rmsprop_incremental(w, dw, config=None):
     if config is None:
         config = {}
@@ -80,7 +89,7 @@ def adam_effective_lr(w, dw, config=None):
 
 ALTERNATIVES = [("gradient_descent", gd_preallocated), ("sgd", sgd_new_dict),
                 ("sgd_momentum", momentum_new_dict),
-                ("rmsprop", rmsprop_incremental),
+                ("adagrad", adagrad_new_dict), ("rmsprop", rmsprop_incremental),
                 ("adam", adam_effective_lr)]
 
 
@@ -251,6 +260,62 @@ def momentum_fresh_velocity(w, dw, config=None):
     v = config["momentum"] * v - config["learning_rate"] * dw
     config["velocity"] = v
     return w + v, config
+
+
+# --- student mistakes: adagrad ---------------------------------------------------------------
+def _adagrad_config(config, w):
+    if config is None:
+        config = {}
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("epsilon", 1e-8)
+    config.setdefault("cache", np.zeros_like(w))
+    return config
+
+
+def adagrad_decayed_cache(w, dw, config=None):
+    """RMSProp's decay carried over: the cache forgets."""
+    config = _adagrad_config(config, w)
+    config["cache"] = 0.99 * config["cache"] + 0.01 * dw**2
+    return w - config["learning_rate"] * dw / (np.sqrt(config["cache"]) + config["epsilon"]), \
+        config
+
+
+def adagrad_eps_in_sqrt(w, dw, config=None):
+    config = _adagrad_config(config, w)
+    config["cache"] = config["cache"] + dw**2
+    return w - config["learning_rate"] * dw / np.sqrt(config["cache"] + config["epsilon"]), \
+        config
+
+
+def adagrad_stores_square_only(w, dw, config=None):
+    """The step is right, but the cache stored is this step's dw**2 only."""
+    config = _adagrad_config(config, w)
+    cache = config["cache"] + dw**2
+    config["cache"] = dw**2
+    return w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"]), config
+
+
+def adagrad_fresh_cache(w, dw, config=None):
+    if config is None:
+        config = {}
+    cache = np.zeros_like(w) + dw**2
+    config["cache"] = cache
+    lr, eps = config.get("learning_rate", 1e-2), config.get("epsilon", 1e-8)
+    return w - lr * dw / (np.sqrt(cache) + eps), config
+
+
+def adagrad_cache_after_step(w, dw, config=None):
+    config = _adagrad_config(config, w)
+    next_w = w - config["learning_rate"] * dw / (np.sqrt(config["cache"]) + config["epsilon"])
+    config["cache"] = config["cache"] + dw**2
+    return next_w, config
+
+
+def adagrad_in_place(w, dw, config=None):
+    config = _adagrad_config(config, w)
+    config["cache"] = config["cache"] + dw**2
+    w -= config["learning_rate"] * dw / (np.sqrt(config["cache"]) + config["epsilon"])
+    return w, config
 
 
 # --- student mistakes: rmsprop ---------------------------------------------------------------
@@ -459,6 +524,12 @@ MISTAKES = [
     ("sgd_momentum", momentum_pytorch_style, "includes the learning rate"),
     ("sgd_momentum", momentum_defaults_only_if_none, "setdefault"),
     ("sgd_momentum", momentum_fresh_velocity, "started from zeros at every step"),
+    ("adagrad", adagrad_decayed_cache, "with no decay"),
+    ("adagrad", adagrad_eps_in_sqrt, "epsilon goes outside the square root"),
+    ("adagrad", adagrad_stores_square_only, "you stored only dw**2"),
+    ("adagrad", adagrad_fresh_cache, "you started from zeros at every step"),
+    ("adagrad", adagrad_cache_after_step, "update the cache first"),
+    ("adagrad", adagrad_in_place, "changes the caller's weights"),
     ("rmsprop", rmsprop_eps_in_sqrt, "epsilon goes outside the square root"),
     ("rmsprop", rmsprop_decay_swapped, "decay_rate multiplies the old cache"),
     ("rmsprop", rmsprop_cache_not_stored, "config['cache']"),
@@ -543,7 +614,7 @@ ODD_RETURNS = {
 }
 
 
-@pytest.mark.parametrize("name", ["sgd", "sgd_momentum", "rmsprop", "adam"])
+@pytest.mark.parametrize("name", ["sgd", "sgd_momentum", "adagrad", "rmsprop", "adam"])
 @pytest.mark.parametrize("kind", list(ODD_RETURNS))
 def test_odd_returns_fail_without_crashing_the_checker(name, kind):
     message = failure(name, ODD_RETURNS[kind])

@@ -28,7 +28,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import nnlib
-from nnlib import layers, losses, regularization
+from nnlib import batchnorm, deep_mlp, layers, losses, regularization
 from nnlib.ops import MSE, Ops
 
 TOL = 1e-7
@@ -148,6 +148,31 @@ def test_dropout_backward_with_fixed_mask(n, d, seed, keep_prob):
     assert_gradient(lambda x_: np.sum(forward(x_)[0] * dout), x, dx, h=1.0)
 
 
+@FEW
+@given(n=st.integers(min_value=3, max_value=6), d=dims, seed=seeds,
+       eps=st.sampled_from([1e-5, 1e-2]))
+@example(n=3, d=3, seed=0, eps=1e-5)
+@example(n=5, d=5, seed=1, eps=1e-2)
+def test_batchnorm_backward(n, d, seed, eps):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, size=d) + rng.uniform(0.5, 2, size=d) * rng.standard_normal((n, d))
+    gamma, beta = away_from_zero(rng, d), rng.standard_normal(d)
+    dout = away_from_zero(rng, (n, d))
+
+    def forward(x_, gamma_, beta_):
+        return batchnorm.batchnorm_forward(x_, gamma_, beta_, {"eps": eps})[0]
+
+    dx, dgamma, dbeta = batchnorm.batchnorm_backward(
+        dout, batchnorm.batchnorm_forward(x, gamma, beta, {"eps": eps})[1])
+    # dx sums to 0 over the batch (the mean is subtracted), so its elements may be small:
+    # compare with a floor at the largest element's scale
+    numeric = nnlib.numeric_gradient(lambda v: np.sum(forward(v, gamma, beta) * dout), x)
+    assert nnlib.rel_error(numeric, dx, floor=1e-3 * np.abs(numeric).max()) <= TOL
+    assert_gradient(lambda v: np.sum(forward(x, v, beta) * dout), gamma, dgamma)
+    # linear in beta: h = 1 is exact
+    assert_gradient(lambda v: np.sum(forward(x, gamma, v) * dout), beta, dbeta, h=1.0)
+
+
 # --- networks -----------------------------------------------------------------------------------
 def params_away_from_kinks(rng, X, sizes, margin=0.05, tries=200):
     """Glorot params whose hidden pre-activations on X all lie at least ``margin`` from 0."""
@@ -234,6 +259,50 @@ def test_mlp_backward_through_ops(sizes, activation, keep_prob, reg, task, n):
     assert set(grads) == set(params)
     for key in params:
         assert_gradient(loss, params[key], grads[key])
+
+
+def before_batchnorm(key: str, bn_layers) -> bool:
+    """Whether ``key`` is the bias of a layer whose output is batch-normalised."""
+    return key[0] == "b" and key[1:].isdigit() and int(key[1:]) in bn_layers
+
+
+DEEP_CASES = [
+    # (sizes, batch-normalised hidden layers, N)
+    ([4, 5, 3], set(), 4),
+    ([3, 6, 5, 2], {1, 2}, 6),
+    ([4, 5, 6, 5, 3], {2}, 5),
+    ([3, 4, 4, 4, 4, 2], {1, 3}, 6),
+    ([3, 4, 4, 4, 4, 4, 2], {1, 3, 5}, 4),
+    ([5, 3], set(), 3),
+]
+
+
+@pytest.mark.parametrize("sizes, bn_layers, n", DEEP_CASES)
+def test_mlp_loss_any_depth_with_batch_norm(sizes, bn_layers, n):
+    rng = np.random.default_rng(len(sizes) * 10 + n)
+    for _ in range(1000):  # deep networks rarely have every ReLU input clear of 0
+        X = rng.standard_normal((n, sizes[0]))
+        y = rng.integers(0, sizes[-1], size=n)
+        params = nnlib.init_mlp(sizes, rng, init="he")
+        params = {k: v + rng.uniform(-0.3, 0.3, size=v.shape) for k, v in params.items()}
+        for i in bn_layers:
+            params[f"gamma{i}"] = rng.uniform(0.5, 1.5, size=sizes[i])
+            params[f"beta{i}"] = rng.uniform(-0.5, 0.5, size=sizes[i])
+        pre = deep_mlp.hidden_activations(params, X, before_relu=True)
+        if all(np.min(np.abs(h)) > 0.02 for h in pre):
+            _, grads = nnlib.mlp_loss(params, X, y)
+            checked = {k: g for k, g in grads.items() if not before_batchnorm(k, bn_layers)}
+            if well_conditioned(checked):
+                break
+    else:  # pragma: no cover
+        pytest.skip("no well-conditioned problem found")
+    assert set(grads) == set(params)
+    for key in params:
+        if before_batchnorm(key, bn_layers):
+            # batch norm subtracts the batch mean, so the bias before it has no effect
+            np.testing.assert_allclose(grads[key], 0.0, atol=1e-12)
+            continue
+        assert_gradient(lambda _: nnlib.mlp_loss(params, X, y)[0], params[key], grads[key])
 
 
 def test_mlp_backward_uses_the_ops_it_is_given():

@@ -235,15 +235,51 @@ def test_glorot_uniform_draw():
     np.testing.assert_array_equal(out, np.random.default_rng(9).uniform(-b, b, size=(5, 3)))
 
 
+def test_he_normal_draw_and_its_variance():
+    out = nnlib.he_normal(5, 3, np.random.default_rng(9))
+    expected = np.random.default_rng(9).normal(0.0, np.sqrt(2 / 5), size=(5, 3))
+    np.testing.assert_array_equal(out, expected)
+    big = nnlib.he_normal(400, 500, np.random.default_rng(1))
+    assert big.var() == pytest.approx(2 / 400, rel=0.02)
+
+
+def test_he_keeps_the_scale_of_a_deep_relu_network_and_glorot_shrinks_it():
+    """What notebook 07 shows: 9 ReLU layers of width 256, activations' root mean square."""
+    X = np.random.default_rng(0).standard_normal((500, 256))
+    scales = {}
+    for init in ("he", "glorot"):
+        params = nnlib.init_mlp([256] * 10 + [10], np.random.default_rng(1), init=init)
+        acts = nnlib.deep_mlp.hidden_activations(params, X)
+        scales[init] = [float(np.sqrt(np.mean(a**2))) for a in acts]
+    assert 0.7 < scales["he"][-1] / scales["he"][0] < 1.4
+    assert scales["glorot"][-1] / scales["glorot"][0] < 0.1  # about (1/2)**(8/2)
+
+
+def test_init_mlp_with_he_and_batchnorm_parameters():
+    params = nnlib.init_mlp([4, 6, 5, 3], np.random.default_rng(2), init="he", batchnorm=True)
+    assert list(params) == ["W1", "b1", "gamma1", "beta1", "W2", "b2", "gamma2", "beta2",
+                            "W3", "b3"]
+    np.testing.assert_array_equal(params["W1"], nnlib.he_normal(4, 6, np.random.default_rng(2)))
+    np.testing.assert_array_equal(params["gamma2"], np.ones(5))
+    np.testing.assert_array_equal(params["beta1"], np.zeros(6))
+    mine = nnlib.init_mlp([4, 3], np.random.default_rng(2), init=lambda a, b, rng: np.ones((a, b)))
+    np.testing.assert_array_equal(mine["W1"], np.ones((4, 3)))
+    with pytest.raises(ValueError):
+        nnlib.init_mlp([4, 3], np.random.default_rng(2), init="kaiming")
+
+
 # --- 04 optimizers -----------------------------------------------------------------------------
 OPTIMIZER_DEFAULTS = {
     "sgd": {"learning_rate": 1e-2},
     "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+    "adagrad": {"learning_rate": 1e-2, "epsilon": 1e-8},
     "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
     "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 1},
+    "adamw": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 1,
+              "weight_decay": 1e-2},
 }
-OPTIMIZER_STATE = {"sgd": [], "sgd_momentum": ["velocity"], "rmsprop": ["cache"],
-                   "adam": ["m", "v"]}
+OPTIMIZER_STATE = {"sgd": [], "sgd_momentum": ["velocity"], "adagrad": ["cache"],
+                   "rmsprop": ["cache"], "adam": ["m", "v"], "adamw": ["m", "v"]}
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZER_DEFAULTS))
@@ -268,8 +304,8 @@ def test_optimizer_formulas_over_several_steps():
     w0 = rng.standard_normal((2, 3))
     grads = [rng.standard_normal((2, 3)) for _ in range(4)]
     hp = {"learning_rate": 0.1, "momentum": 0.8, "decay_rate": 0.9, "epsilon": 1e-6,
-          "beta1": 0.7, "beta2": 0.95}
-    for name in ("sgd", "sgd_momentum", "rmsprop", "adam"):
+          "beta1": 0.7, "beta2": 0.95, "weight_decay": 0.3}
+    for name in ("sgd", "sgd_momentum", "adagrad", "rmsprop", "adam", "adamw"):
         rule = getattr(nnlib, name)
         w, cfg = w0, {k: v for k, v in hp.items() if k in OPTIMIZER_DEFAULTS[name]}
         ew, vel, cache, m, v = w0.copy(), 0 * w0, 0 * w0, 0 * w0, 0 * w0
@@ -280,15 +316,40 @@ def test_optimizer_formulas_over_several_steps():
             elif name == "sgd_momentum":
                 vel = 0.8 * vel - 0.1 * g
                 ew = ew + vel
+            elif name == "adagrad":
+                cache = cache + g**2                    # no decay: the cache only grows
+                ew = ew - 0.1 * g / (np.sqrt(cache) + 1e-6)
             elif name == "rmsprop":
                 cache = 0.9 * cache + 0.1 * g**2
                 ew = ew - 0.1 * g / (np.sqrt(cache) + 1e-6)
             else:
                 m, v = 0.7 * m + 0.3 * g, 0.95 * v + 0.05 * g**2
-                ew = ew - 0.1 * (m / (1 - 0.7**t)) / (np.sqrt(v / (1 - 0.95**t)) + 1e-6)
+                step = (m / (1 - 0.7**t)) / (np.sqrt(v / (1 - 0.95**t)) + 1e-6)
+                decay = 0.3 * ew if name == "adamw" else 0.0  # decoupled: from w, not dw
+                ew = ew - 0.1 * (step + decay)
             np.testing.assert_allclose(w, ew, rtol=1e-12, err_msg=f"{name} step {t}")
-        if name == "adam":
+        if name in ("adam", "adamw"):
             assert cfg["t"] == len(grads)
+
+
+def test_adagrad_steps_shrink_for_a_constant_gradient():
+    w, cfg, steps = np.array([0.0]), None, []
+    for _ in range(4):
+        next_w, cfg = nnlib.adagrad(w, np.array([2.0]), cfg)
+        steps.append(float(w[0] - next_w[0]))
+        w = next_w
+    # cache after t steps is 4t, so the step is 0.01 * 2 / sqrt(4t) = 0.01 / sqrt(t)
+    np.testing.assert_allclose(steps, 0.01 / np.sqrt([1, 2, 3, 4]), rtol=1e-7)
+
+
+def test_adamw_decay_does_not_depend_on_the_gradient_scale():
+    """Adam's step is invariant to scaling dw; AdamW's decay term is the same for any dw."""
+    w = np.array([2.0, -1.0])
+    small, _ = nnlib.adamw(w, np.array([1e-3, 1e-3]), {"weight_decay": 0.5, "epsilon": 0.0})
+    large, _ = nnlib.adamw(w, np.array([1e3, 1e3]), {"weight_decay": 0.5, "epsilon": 0.0})
+    adam, _ = nnlib.adam(w, np.array([1.0, 1.0]), {"epsilon": 0.0})
+    np.testing.assert_allclose(small, large, rtol=1e-9)
+    np.testing.assert_allclose(small, adam - 1e-3 * 0.5 * w, rtol=1e-9)
 
 
 def test_adam_increments_t_before_the_update():
@@ -360,6 +421,181 @@ def test_exercises_keep_float32_in_float32_and_integers_become_float64():
     path = nnlib.gradient_descent(lambda w: 2 * w, np.ones(2, dtype=np.float32), 0.25, 2)
     assert path.dtype == np.float32
     assert nnlib.gradient_descent(lambda w: 2 * w, np.array([1, 2]), 0.25, 2).dtype == np.float64
+
+
+# --- 07 training in practice ---------------------------------------------------------------------
+def test_batchnorm_training_mode():
+    rng = np.random.default_rng(4)
+    x = 3.0 + 2.0 * rng.standard_normal((8, 3))
+    gamma, beta = np.array([1.0, 2.0, -1.0]), np.array([0.0, 0.5, 1.0])
+    bn_param = {"momentum": 0.8, "running_mean": np.ones(3), "eps": 1e-3, "note": "kept"}
+    out, _ = nnlib.batchnorm_forward(x, gamma, beta, bn_param)
+    mu, var = x.mean(axis=0), x.var(axis=0, ddof=0)                  # population variance
+    np.testing.assert_allclose(out, gamma * (x - mu) / np.sqrt(var + 1e-3) + beta, rtol=1e-12)
+    np.testing.assert_allclose(bn_param["running_mean"], 0.8 * 1.0 + 0.2 * mu, rtol=1e-12)
+    np.testing.assert_allclose(bn_param["running_var"], 0.2 * var, rtol=1e-12)  # from zeros
+    # the only keys written are the running statistics: no mode, eps or momentum added
+    assert set(bn_param) == {"momentum", "running_mean", "eps", "note", "running_var"}
+    fresh = {}
+    nnlib.batchnorm_forward(x, gamma, beta, fresh)
+    assert set(fresh) == {"running_mean", "running_var"}
+    np.testing.assert_allclose(fresh["running_mean"], 0.1 * mu, rtol=1e-12)  # momentum 0.9
+
+
+def test_batchnorm_test_mode_uses_running_statistics_and_writes_nothing():
+    x = np.array([[1.0, 2.0], [3.0, 5.0]])
+    gamma, beta = np.array([2.0, 1.0]), np.array([0.0, -1.0])
+    bn_param = {"mode": "test", "running_mean": np.array([1.0, 1.0]),
+                "running_var": np.array([4.0, 1.0])}
+    before = copy.deepcopy(bn_param)
+    out, cache = nnlib.batchnorm_forward(x, gamma, beta, bn_param)
+    np.testing.assert_allclose(out, gamma * (x - 1.0) / np.sqrt(np.array([4.0, 1.0]) + 1e-5)
+                               + beta)
+    assert cache is None
+    assert bn_param.keys() == before.keys()
+    for key in before:
+        np.testing.assert_array_equal(bn_param[key], before[key])
+    out, _ = nnlib.batchnorm_forward(x, gamma, beta, {"mode": "test"})   # zeros when missing
+    np.testing.assert_allclose(out, gamma * x / np.sqrt(1e-5) + beta)
+
+
+@pytest.mark.parametrize("mode", ["eval", "Train", "TEST", ""])
+def test_batchnorm_rejects_other_modes(mode):
+    with pytest.raises(ValueError):
+        nnlib.batchnorm_forward(np.ones((2, 2)), np.ones(2), np.zeros(2), {"mode": mode})
+
+
+def test_batchnorm_stays_float32():
+    x = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
+    g, b = np.ones(3, dtype=np.float32), np.zeros(3, dtype=np.float32)
+    bn_param = {}
+    out, cache = nnlib.batchnorm_forward(x, g, b, bn_param)
+    assert out.dtype == np.float32 and bn_param["running_var"].dtype == np.float32
+    assert all(a.dtype == np.float32 for a in nnlib.batchnorm_backward(out, cache))
+
+
+def test_clip_by_global_norm():
+    grads = {"W": np.array([[3.0, 0.0]]), "b": np.array([4.0])}   # global norm 5
+    clipped, norm = nnlib.clip_by_global_norm(grads, 1.0)
+    assert norm == 5.0 and isinstance(norm, float)
+    np.testing.assert_allclose(clipped["W"], [[0.6, 0.0]], rtol=1e-15)
+    np.testing.assert_allclose(clipped["b"], [0.8], rtol=1e-15)     # one scale for all arrays
+    same, norm = nnlib.clip_by_global_norm(grads, 5.0)               # not above: not clipped
+    assert norm == 5.0
+    for key in grads:
+        np.testing.assert_array_equal(same[key], grads[key])
+        assert not np.shares_memory(same[key], grads[key])            # copies
+    assert same is not grads and grads["b"][0] == 4.0
+    f32 = {"W": np.ones((2, 2), dtype=np.float32)}
+    assert nnlib.clip_by_global_norm(f32, 1.0)[0]["W"].dtype == np.float32
+    assert nnlib.clip_by_global_norm({"W": np.zeros(3)}, 1.0)[1] == 0.0
+
+
+WARMUP_COSINE = [
+    # (step, total_steps, base_lr, warmup_steps, min_lr, expected)
+    (0, 10, 0.1, 4, 0.0, 0.025),          # the first warm-up step: base_lr * 1 / 4
+    (3, 10, 0.1, 4, 0.0, 0.1),            # the last warm-up step reaches base_lr
+    (4, 10, 0.1, 4, 0.0, 0.1),            # p = 0: the cosine starts at base_lr
+    (9, 10, 0.1, 4, 0.0, 0.0),            # p = 1 at the last step: min_lr
+    (7, 10, 0.1, 4, 0.02, 0.02 + 0.5 * 0.08 * (1 + np.cos(np.pi * 3 / 5))),
+    (0, 1, 0.3, 0, 0.0, 0.3),             # one step: max(1, ...) keeps p = 0
+    (4, 5, 0.3, 4, 0.1, 0.3),             # warm-up until the last step
+    (0, 5, 0.3, 0, 0.1, 0.3),
+    (2, 5, 0.3, 0, 0.1, 0.2),             # the middle of the cosine: halfway
+]
+
+
+@pytest.mark.parametrize("step, total, base, warmup, min_lr, expected", WARMUP_COSINE)
+def test_warmup_cosine_table(step, total, base, warmup, min_lr, expected):
+    lr = nnlib.warmup_cosine(step, total, base, warmup, min_lr)
+    assert isinstance(lr, float) and lr == pytest.approx(expected, abs=1e-15)
+
+
+def test_warmup_cosine_defaults_and_scheduled_rule():
+    assert nnlib.warmup_cosine(0, 3, 1.0) == 1.0 and nnlib.warmup_cosine(2, 3, 1.0) == 0.0
+    rule = nnlib.scheduled(nnlib.sgd, lambda step: 0.1 * (step + 1))
+    w, cfg = np.array([0.0]), None
+    for _ in range(3):
+        w, cfg = rule(w, np.array([1.0]), cfg)
+    np.testing.assert_allclose(w, [-(0.1 + 0.2 + 0.3)])
+    assert cfg["schedule_step"] == 3 and cfg["learning_rate"] == pytest.approx(0.3)
+    assert nnlib.step_decay(0, 0.5, 10) == 0.5 and nnlib.step_decay(25, 0.5, 10) == \
+        pytest.approx(0.005)
+
+
+def test_mlp_loss_of_two_layers_is_two_layer_net():
+    rng = np.random.default_rng(5)
+    params = nnlib.init_mlp([4, 6, 3], rng)
+    X, y = rng.standard_normal((7, 4)), rng.integers(0, 3, size=7)
+    loss, grads = nnlib.mlp_loss(params, X, y)
+    ref_loss, ref_grads = nnlib.two_layer_net(params, X, y)
+    assert loss == pytest.approx(ref_loss, rel=1e-14) and grads.keys() == params.keys()
+    for key in params:
+        np.testing.assert_allclose(grads[key], ref_grads[key], rtol=1e-12, atol=1e-15)
+
+
+def test_mlp_loss_batch_norm_layers_and_their_statistics():
+    rng = np.random.default_rng(6)
+    params = nnlib.init_mlp([3, 5, 4, 2], rng, init="he")
+    params.update(gamma2=rng.uniform(0.5, 2, 4), beta2=rng.standard_normal(4))  # layer 2 only
+    X, y = rng.standard_normal((9, 3)), rng.integers(0, 2, size=9)
+    bn_params = [{"running_mean": np.ones(5)}, {"momentum": 0.5}]
+    loss, grads = nnlib.mlp_loss(params, X, y, bn_params)
+    h1 = np.maximum(X @ params["W1"] + params["b1"], 0)
+    a2 = h1 @ params["W2"] + params["b2"]
+    h2 = np.maximum(params["gamma2"] * (a2 - a2.mean(0)) / np.sqrt(a2.var(0) + 1e-5)
+                    + params["beta2"], 0)
+    assert loss == pytest.approx(nnlib.cross_entropy_loss(h2 @ params["W3"] + params["b3"], y))
+    assert set(grads) == set(params)
+    assert bn_params[0] == {"running_mean": bn_params[0]["running_mean"]}  # layer 1: untouched
+    np.testing.assert_array_equal(bn_params[0]["running_mean"], np.ones(5))
+    np.testing.assert_allclose(bn_params[1]["running_mean"], 0.5 * a2.mean(0), rtol=1e-12)
+    np.testing.assert_allclose(bn_params[1]["running_var"], 0.5 * a2.var(0), rtol=1e-12)
+    np.testing.assert_allclose(grads["b2"], 0.0, atol=1e-15)  # batch norm removes the mean
+    again, _ = nnlib.mlp_loss(params, X, y)                   # fresh statistics: same loss
+    assert again == pytest.approx(loss, rel=1e-14)
+
+
+def test_mlp_scores_use_the_running_statistics():
+    rng = np.random.default_rng(7)
+    params = nnlib.init_mlp([3, 4, 2], rng, init="he", batchnorm=True)
+    X = rng.standard_normal((6, 3))
+    bn_params = nnlib.new_bn_params(params)
+    for _ in range(3):
+        nnlib.mlp_loss(params, X, np.zeros(6, dtype=int), bn_params)
+    before = copy.deepcopy(bn_params)
+    one = nnlib.mlp_scores(params, X[:1], bn_params)
+    np.testing.assert_allclose(one, nnlib.mlp_scores(params, X, bn_params)[:1])  # row alone
+    assert bn_params[0]["running_mean"].tolist() == before[0]["running_mean"].tolist()
+
+
+def test_train_epoch_is_the_loop_of_the_contract():
+    rng = np.random.default_rng(8)
+    params = nnlib.init_mlp([4, 5, 3], rng)
+    X, y = rng.standard_normal((10, 4)), rng.integers(0, 3, size=10)
+    configs = {"W1": {"learning_rate": 0.1, "momentum": 0.5}}          # the others: None
+    kept_params, kept_configs = copy.deepcopy(params), copy.deepcopy(configs)
+    new, new_configs, losses = nnlib.train_epoch(params, configs, X, y, nnlib.sgd_momentum, 4,
+                                                 np.random.default_rng(3), max_norm=0.5)
+    # by hand
+    p, c, expected_losses = dict(params), {k: dict(v) for k, v in configs.items()}, []
+    order = np.random.default_rng(3).permutation(10)
+    for start in range(0, 10, 4):
+        rows = order[start:start + 4]
+        loss, grads = nnlib.mlp_loss(p, X[rows], y[rows])
+        grads, _ = nnlib.clip_by_global_norm(grads, 0.5)
+        for key in p:
+            p[key], c[key] = nnlib.sgd_momentum(p[key], grads[key],
+                                                dict(c[key]) if key in c else None)
+        expected_losses.append(loss)
+    assert losses == expected_losses and len(losses) == 3
+    for key in p:
+        np.testing.assert_array_equal(new[key], p[key])
+        np.testing.assert_array_equal(new_configs[key]["velocity"], c[key]["velocity"])
+    assert new_configs["b1"]["learning_rate"] == 1e-2           # None: the rule's defaults
+    for key in params:                                          # the inputs are unchanged
+        np.testing.assert_array_equal(params[key], kept_params[key])
+    assert configs == kept_configs
 
 
 # --- 05 regularization -------------------------------------------------------------------------
@@ -527,11 +763,15 @@ def _inputs(name, rng):
     y = rng.integers(0, 3, size=6)
     scores = rng.standard_normal((6, 3))
     params = nnlib.init_mlp([4, 5, 3], rng)
+    bn_net = nnlib.init_mlp([4, 6, 5, 3], rng, init="he", batchnorm=True)
     W, b = rng.standard_normal((4, 3)), rng.standard_normal(3)
     w, dw = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
     state = {"sgd": {}, "sgd_momentum": {"velocity": rng.standard_normal((4, 3))},
              "rmsprop": {"cache": rng.random((4, 3))},
-             "adam": {"m": rng.standard_normal((4, 3)), "v": rng.random((4, 3)), "t": 3}}
+             "adam": {"m": rng.standard_normal((4, 3)), "v": rng.random((4, 3)), "t": 3},
+             "adagrad": {"cache": rng.random((4, 3))},
+             "adamw": {"m": rng.standard_normal((4, 3)), "v": rng.random((4, 3)), "t": 3,
+                       "weight_decay": 0.1}}
     table = {
         "impute_missing": ((Xn[:4], Xn), ()),
         "standardize": ((X[:4], X), ()),
@@ -562,6 +802,15 @@ def _inputs(name, rng):
         "extract_features": ((nnlib.init_mlp([4, 5, 2, 3], rng), X), ()),
         "replace_head": ((nnlib.init_mlp([4, 5, 2, 3], rng), 4, rng), (2,)),
         "fine_tune_step": ((params, nnlib.l2_penalty(params, 1.0)[1], ["W2", "b1"], 0.1), ()),
+        "he_normal": ((4, 3, rng), (2,)),
+        "batchnorm_forward": ((X, np.ones(4), W[:, 0], {"momentum": 0.5}), (3,)),
+        "batchnorm_backward": ((X, nnlib.batchnorm_forward(X, np.ones(4), np.zeros(4), {})[1]),
+                               ()),
+        "clip_by_global_norm": (({"W": w, "b": b}, 0.1), ()),
+        "warmup_cosine": ((3, 10, 0.1, 2, 0.01), ()),
+        "mlp_loss": ((bn_net, X, y, [{}, {"running_mean": np.ones(5)}]), (3,)),
+        "train_epoch": ((params, {"W1": {"learning_rate": 0.1, "momentum": 0.9}}, X, y,
+                         nnlib.sgd_momentum, 4, rng, 1.0), (6,)),
     }
     for rule in state:
         table[rule] = ((w, dw, state[rule]), (2,))  # config is the rule's in/out state

@@ -1,4 +1,5 @@
-"""Checks for notebook 04: gradient_descent and the update rules sgd, sgd_momentum, rmsprop, adam.
+"""Checks for notebook 04: gradient_descent and the update rules sgd, sgd_momentum, adagrad,
+rmsprop, adam (and, through ``register_rule``, notebook 07's adamw).
 
 An update rule is ``(w, dw, config=None) -> (next_w, config)``. Its check runs trajectories:
 a few consecutive steps from one starting config (none, partial, changed hyperparameters, a
@@ -163,6 +164,45 @@ def _momentum_state_mistakes(w, dw, c):
     ]}
 
 
+_NO_DECAY = ("AdaGrad adds every dw**2 to the cache in full, cache = cache + dw**2, with no "
+             "decay (a decay_rate is RMSProp's change to AdaGrad)")
+
+
+@_quiet
+def _adagrad_mistakes(w, dw, c):
+    lr, eps, cache = c["learning_rate"], c["epsilon"], c["cache"]
+    new = cache + dw**2
+    return [
+        (_NO_DECAY, w - lr * dw / (np.sqrt(0.99 * cache + 0.01 * dw**2) + eps)),
+        (_NO_DECAY, w - lr * dw / (np.sqrt(0.9 * cache + 0.1 * dw**2) + eps)),
+        ("epsilon goes outside the square root: dw / (np.sqrt(cache) + epsilon)",
+         w - lr * dw / np.sqrt(new + eps)),
+        ("divide by the square root of the cache: np.sqrt(cache) + epsilon",
+         w - lr * dw / (new + eps)),
+        ("update the cache first, then divide by its square root (you used the cache from "
+         "before this step)", w - lr * dw / (np.sqrt(cache) + eps)),
+        ("read the cache stored in config (`config.get('cache')`); you started from zeros at "
+         "every step, so every step was learning_rate * dw / |dw|",
+         w - lr * dw / (np.abs(dw) + eps)),
+        ("subtract the step: next_w = w - learning_rate * dw / (np.sqrt(cache) + epsilon)",
+         w + lr * dw / (np.sqrt(new) + eps)),
+        (_use_default("learning_rate", 1e-2), w - 1e-2 * dw / (np.sqrt(new) + eps)),
+    ]
+
+
+@_quiet
+def _adagrad_state_mistakes(w, dw, c):
+    cache = c["cache"]
+    new = cache + dw**2
+    return {"cache": [
+        ("add this step's dw**2 to the stored cache (cache = cache + dw**2); you stored only "
+         "dw**2", dw**2),
+        (_NO_DECAY, 0.99 * cache + 0.01 * dw**2),
+        ("store the cache itself, not its square root", np.sqrt(new)),
+        ("store the updated cache, not the old one", cache),
+    ]}
+
+
 _EPSILON = ("add config['epsilon'] to the denominator, outside the square root: you left it "
             "out or used a fixed value instead of the one in config")
 _DECAY = ("decay_rate multiplies the old cache and (1 - decay_rate) the new dw**2: "
@@ -278,6 +318,9 @@ def _rmsprop_nonfinite(c: dict, got: np.ndarray) -> str:
             "division by zero: divide by np.sqrt(cache) + epsilon")
 
 
+_adagrad_nonfinite = _rmsprop_nonfinite
+
+
 def _zeros(*keys):
     return lambda w: {key: np.zeros(np.shape(w)) for key in keys}
 
@@ -298,6 +341,13 @@ RULES = {
         mistakes=_momentum_mistakes, state_mistakes=_momentum_state_mistakes,
         partial={"momentum": 0.5}, custom={"learning_rate": 0.1, "momentum": 0.5},
         resume=lambda rng, shape: {"velocity": 0.1 * rng.normal(size=shape)}),
+    "adagrad": Rule(
+        reference=nnlib.adagrad, defaults={"learning_rate": 1e-2, "epsilon": 1e-8},
+        zero_state=_zeros("cache"), missing_state={"cache": _store("cache", "the updated cache")},
+        mistakes=_adagrad_mistakes, state_mistakes=_adagrad_state_mistakes,
+        partial={"learning_rate": 0.1}, custom={"learning_rate": 0.5, "epsilon": 1e-4},
+        nonfinite_hint=_adagrad_nonfinite, epsilon=True,
+        resume=lambda rng, shape: {"cache": rng.uniform(0.1, 2.0, size=shape)}),
     "rmsprop": Rule(
         reference=nnlib.rmsprop,
         defaults={"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
@@ -535,8 +585,8 @@ def _is_numeric(x) -> bool:
         return False
 
 
-def _check_rule(name: str):
-    rule = RULES[name]
+def register_rule(name: str, rule: Rule):
+    """Register the check of the update rule ``name``: trajectories of ``rule`` (see above)."""
 
     def check_rule(fn, hidden: bool) -> None:
         unfilled = [_run_trajectory(fn, rule, traj) for traj in _trajectories(rule, hidden)]
@@ -549,8 +599,8 @@ def _check_rule(name: str):
     return exercise(name)(check_rule)
 
 
-for _name in RULES:
-    _check_rule(_name)
+for _name, _rule in RULES.items():
+    register_rule(_name, _rule)
 
 
 # --- gradient descent -------------------------------------------------------------------------

@@ -14,18 +14,20 @@
 # - explain why **mini-batch SGD** is noisy, and why that noise is a price worth paying;
 # - see why plain gradient descent is slow on **ill-conditioned** surfaces (long narrow
 #   valleys), and fix it with **momentum**;
-# - give every parameter its own step size with **RMSProp**, and combine both ideas in
+# - give every parameter its own step size with **AdaGrad**, see why its steps shrink for ever
+#   and how **RMSProp** fixes that, and combine RMSProp with momentum in
 #   **Adam**, including its **bias correction**;
 # - write all of them against one small contract, race them on the same loss surface, and
 #   train a real network with each of your optimizers.
 #
 # | exercise | points |
 # |---|---|
-# | `gradient_descent` | 20 |
+# | `gradient_descent` | 15 |
 # | `sgd` | 10 |
 # | `sgd_momentum` | 20 |
+# | `adagrad` | 10 |
 # | `rmsprop` | 20 |
-# | `adam` | 30 |
+# | `adam` | 25 |
 #
 # Run the cells from top to bottom. Before each exercise the pictures use `nnlib`'s reference
 # implementation of the same function; after it, the notebook uses *yours*.
@@ -132,7 +134,7 @@ plt.show()
 print(nnlib.gradient_descent(parabola_grad, np.array([2.0]), 0.1, 3))
 
 # %% [markdown]
-# ### Exercise 1: `gradient_descent` (20 points)
+# ### Exercise 1: `gradient_descent` (15 points)
 #
 # Run `num_steps` steps of $w \leftarrow w - \eta\, \nabla L(w)$ from `w0` and return **every
 # iterate**, `w0` first, stacked into one array of shape `(num_steps + 1, *w0.shape)`.
@@ -186,7 +188,7 @@ def gradient_descent(grad_fn, w0, learning_rate, num_steps):
 # %%
 print(gradient_descent(parabola_grad, np.array([2.0]), 0.1, 3))
 
-# %% nbgrader={"grade_id": "test_gradient_descent", "grade": true, "points": 20}
+# %% nbgrader={"grade_id": "test_gradient_descent", "grade": true, "points": 15}
 check("gradient_descent", gradient_descent)
 ### BEGIN HIDDEN TESTS
 check("gradient_descent", gradient_descent, hidden=True)
@@ -673,14 +675,121 @@ momentum_panel = slider_panel(
 momentum_panel
 
 # %% [markdown]
-# ## 5. A step size for every parameter: RMSProp
+# ## 5. A step size for every parameter: AdaGrad and RMSProp
 #
 # Momentum still uses one learning rate for all parameters, and that rate has to suit the
 # steepest direction. In the valley the gradient of $w_2$ is 20 times larger than that of $w_1$
 # at the same distance from the minimum. What if each parameter's step were divided by the
-# typical size of *its own* gradients? **RMSProp** keeps, per parameter, a running average of
-# the squared gradient (an exponential moving average with decay rate $\rho$, typically 0.99),
-# and divides by its square root, the *root mean square*:
+# typical size of *its own* gradients?
+#
+# **AdaGrad** (Duchi, Hazan and Singer, 2011) does exactly that. Per parameter it keeps a
+# **cache**, the sum of the squares of all its gradients so far, and divides the step by the
+# square root of that sum:
+#
+# $$
+# s \leftarrow s + (dw)^2, \qquad w \leftarrow w - \eta\, \frac{dw}{\sqrt{s} + \varepsilon} .
+# $$
+#
+# Everything is elementwise ($s$ has the shape of $w$, and starts at zeros). At the first step
+# $\sqrt s = |dw|$, so *every* parameter moves by $\eta$, whatever the size of its gradient: the
+# steep $w_2$ and the flat $w_1$ alike. But the cache only ever grows. For a gradient that stays
+# the same, $g$ at every step, after $t$ steps $s = t g^2$ and the step is
+# $\eta\, g / (\sqrt t\, |g|) = \eta / \sqrt t$: ever smaller, whether or not the parameter is
+# near a minimum. The tiny $\varepsilon = 10^{-8}$ only prevents a division by zero.
+#
+# The picture: AdaGrad with $\eta = 0.5$ on the valley. The first step goes diagonally (both
+# coordinates move by $\eta$), and then the steps shrink (right), at least as fast as they
+# would for a gradient that never changed, $\eta\sqrt2 / \sqrt t$ for the two coordinates
+# together: here the gradients shrink too, as the path nears the minimum.
+
+# %%
+adagrad_path = run_optimizer(nnlib.adagrad, valley_grad, W_START, {"learning_rate": 0.5}, 60)
+adagrad_steps = np.linalg.norm(np.diff(adagrad_path, axis=0), axis=1)
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [1.6, 1]})
+plots.plot_loss_contours(ax1, valley_grid, levels=VALLEY_LEVELS, minimum=(0, 0))
+plots.plot_optimizer_paths(ax1, {"AdaGrad, lr 0.5": adagrad_path}, legend_loc="lower right")
+ax1.set(aspect="equal", title="60 steps of AdaGrad on the narrow valley")
+t_steps = np.arange(1, 61)
+ax2.loglog(t_steps, adagrad_steps, "o-", ms=3, label="AdaGrad's step length")
+ax2.loglog(t_steps, 0.5 * np.sqrt(2) / np.sqrt(t_steps), ":", color="0.4",
+           label="η √2 / √t (a constant gradient)")
+ax2.set(xlabel="step t (log)", ylabel="length of the step (log)", title="Steps that shrink")
+ax2.legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+print(f"after 60 steps: w = ({adagrad_path[-1, 0]:.3f}, {adagrad_path[-1, 1]:.2g}), "
+      f"loss {valley(adagrad_path[-1]):.3g}, last step {adagrad_steps[-1]:.3g}")
+
+# %% [markdown]
+# ### Worked example
+#
+# `dw = [0.1, 10.0]` twice in a row, `w = [1.0, 1.0]`, $\eta = 0.01$, the cache starting at zero:
+#
+# - step 1: $s = [0.01, 100]$, $\sqrt s = [0.1, 10]$, the step is $0.01 \cdot [0.1 / 0.1,\
+#   10 / 10] = [0.01, 0.01]$: the same for both parameters, though their gradients differ by a
+#   factor of 100;
+# - step 2, the same gradient: $s = [0.02, 200]$, $\sqrt s = [0.1414, 14.14]$, the step is
+#   $[0.00707, 0.00707]$, smaller by $1/\sqrt 2$.
+
+# %%
+w_ada, ada_config = nnlib.adagrad(np.array([1.0, 1.0]), np.array([0.1, 10.0]),
+                                  {"learning_rate": 0.01})
+print("after step 1:", w_ada, " cache", ada_config["cache"])
+w_ada, ada_config = nnlib.adagrad(w_ada, np.array([0.1, 10.0]), ada_config)
+print("after step 2:", w_ada, " cache", ada_config["cache"])
+
+# %% [markdown]
+# ### Exercise 4: `adagrad` (10 points)
+#
+# Defaults: `learning_rate=1e-2`, `epsilon=1e-8`, and `cache` = zeros like `w` when missing.
+# Update `cache = cache + dw**2`, then `next_w = w - learning_rate * dw / (np.sqrt(cache) +
+# epsilon)`; store the new cache in `config["cache"]`.
+
+# %% nbgrader={"grade_id": "adagrad", "solution": true}
+def adagrad(w, dw, config=None):
+    """One step of AdaGrad.
+
+    w: parameter array (any shape); dw: gradient w.r.t. w (same shape).
+    config: dict or None; keys "learning_rate" (1e-2), "epsilon" (1e-8) and the state "cache"
+    (shaped like w, zeros when missing).
+    Returns (next_w, config): cache = cache + dw**2;
+    next_w = w - learning_rate * dw / (sqrt(cache) + epsilon); the new cache in
+    config["cache"]. w is not modified.
+
+    Hint: like sgd_momentum, with a cache instead of a velocity (about 9 lines).
+    """
+    ### BEGIN SOLUTION
+    config = {} if config is None else config
+    config.setdefault("learning_rate", 1e-2)
+    config.setdefault("epsilon", 1e-8)
+    cache = config.get("cache")
+    if cache is None:
+        cache = np.zeros_like(w, dtype=float)
+    cache = cache + dw * dw
+    config["cache"] = cache
+    return w - config["learning_rate"] * dw / (np.sqrt(cache) + config["epsilon"]), config
+    ### END SOLUTION
+
+
+# %%
+w_ada, ada_config = adagrad(np.array([1.0, 1.0]), np.array([0.1, 10.0]), {"learning_rate": 0.01})
+w_ada, ada_config = adagrad(w_ada, np.array([0.1, 10.0]), ada_config)
+print("your adagrad, after step 2:", w_ada, " cache", ada_config["cache"])
+
+# %% nbgrader={"grade_id": "test_adagrad", "grade": true, "points": 10}
+check("adagrad", adagrad)
+### BEGIN HIDDEN TESTS
+check("adagrad", adagrad, hidden=True)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### RMSProp: AdaGrad with a memory that fades
+#
+# AdaGrad's sum never forgets: gradients from the start of training, often the largest, keep
+# shrinking the steps long after they stopped mattering, and a network can stall before it has
+# learned. **RMSProp** (Hinton, 2012) is AdaGrad's fix: instead of the sum of *all* squared
+# gradients it keeps a running average of the *recent* ones (an exponential moving average with
+# decay rate $\rho$, typically 0.99), and divides by its square root, the *root mean square*:
 #
 # $$
 # s \leftarrow \rho\, s + (1 - \rho)\, (dw)^2, \qquad
@@ -710,7 +819,7 @@ momentum_panel
 print(nnlib.rmsprop(np.array([1.0, 1.0]), np.array([0.1, 10.0]), {"learning_rate": 0.01}))
 
 # %% [markdown]
-# ### Exercise 4: `rmsprop` (20 points)
+# ### Exercise 5: `rmsprop` (20 points)
 #
 # One RMSProp step, the two formulas above, with $\rho$ = `decay_rate` and $s$ =
 # `config["cache"]`. Defaults: `learning_rate=1e-2`, `decay_rate=0.99`, `epsilon=1e-8`, and
@@ -884,7 +993,7 @@ print("next w:", w_next)
 print(f"t = {adam_config['t']}, m = {adam_config['m'][0]:.5g}, v = {adam_config['v'][0]:.5g}")
 
 # %% [markdown]
-# ### Exercise 5: `adam` (30 points)
+# ### Exercise 6: `adam` (25 points)
 #
 # One Adam step, the four lines of formulas above. Defaults: `learning_rate=1e-3`,
 # `beta1=0.9`, `beta2=0.999`, `epsilon=1e-8`; the state is `m` and `v` (zeros shaped like `w`
@@ -954,7 +1063,7 @@ w_next, adam_config = adam(np.array([1.0]), np.array([0.5]))
 print("next w:", w_next)
 print(f"t = {adam_config['t']}, m = {adam_config['m'][0]:.5g}, v = {adam_config['v'][0]:.5g}")
 
-# %% nbgrader={"grade_id": "test_adam", "grade": true, "points": 30}
+# %% nbgrader={"grade_id": "test_adam", "grade": true, "points": 25}
 check("adam", adam)
 ### BEGIN HIDDEN TESTS
 check("adam", adam, hidden=True)
@@ -1303,6 +1412,9 @@ for lr, (_, history) in lr_runs.items():
 #   small $\eta$ and slow progress. **Momentum** $v \leftarrow \mu v - \eta\, dw$,
 #   $w \leftarrow w + v$ accelerates along consistent directions (up to $1/(1-\mu)$ times) and
 #   damps zig-zags.
+# - **AdaGrad** divides each parameter's step by the root of the sum of all its squared
+#   gradients, so every parameter starts with steps of $\eta$; but the sum only grows, and the
+#   steps shrink for ever.
 # - **RMSProp** divides each parameter's step by the root mean square of its recent gradients,
 #   so every parameter moves about $\eta$ per step whatever the scale of its gradient. Its
 #   effective learning rate $\eta/\sqrt{s}$ grows while the gradients stay small, until
