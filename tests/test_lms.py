@@ -15,7 +15,12 @@ import nbformat
 import pytest
 
 from autograder.grading import lms
-from autograder.grading.submissions import collect, read_timestamp, write_timestamp
+from autograder.grading.submissions import (
+    collect,
+    read_timestamp,
+    write_nbgrader_files,
+    write_timestamp,
+)
 
 A, B = "01_loss_functions", "02_backprop"
 
@@ -147,6 +152,19 @@ def test_timestamps_from_nbgrader_zip_entries_and_files(tmp_path):
     local = time.mktime((2026, 11, 29, 8, 30, 0, 0, 0, -1))  # zip times are local times
     assert carol.timestamp == datetime.fromtimestamp(local, tz=timezone.utc)
     assert carol.timestamp_source == "zip entry"
+
+
+def test_nbgrader_files_are_carried_and_put_back(tmp_path):
+    collected = tmp_path / "in" / "alice" / A
+    put(collected / f"{A}.ipynb", "alice")
+    (collected / "timestamp.txt").write_text("2026-11-30 17:05:09.000000 UTC")
+    (collected / "submission_secret.txt").write_text("s3cr3t")
+    [sub], _ = collect(tmp_path / "in", [A], tmp_path / "work")
+    assert sub.submission_secret == "s3cr3t"
+    target = tmp_path / "submitted" / "alice" / A
+    write_nbgrader_files(sub, target)
+    assert (target / "submission_secret.txt").read_text() == "s3cr3t"
+    assert read_timestamp(target) == sub.timestamp
 
 
 def test_write_timestamp_is_read_back_by_nbgrader(tmp_path):

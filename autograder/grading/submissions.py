@@ -12,7 +12,9 @@ Each ``Submission`` carries when it was handed in: nbgrader's ``timestamp.txt`` 
 notebook (``nbgrader collect`` writes it) if there is one, else the zip entry's time for a
 per-student zip, else the file's modification time; none for an LMS download, whose times
 are those of the download. ``write_timestamp`` puts it back beside the notebook nbgrader
-grades, so ``nbgrader autograde`` sees it and applies the due date and late penalty.
+grades, so ``nbgrader autograde`` sees it and applies the due date and late penalty;
+``write_nbgrader_files`` also puts back the ``submission_secret.txt`` that ``nbgrader submit``
+wrote, without which ``nbgrader release_feedback`` fails and students cannot fetch feedback.
 
 Two different notebooks that map to one student and assignment are never merged or chosen
 between: both are left out and reported in the notes ``collect`` returns.
@@ -35,6 +37,7 @@ from . import lms
 
 STUDENT_ID = re.compile(r"[^A-Za-z0-9_.@-]+")
 TIMESTAMP_FILE = "timestamp.txt"
+SECRET_FILE = "submission_secret.txt"  # nbgrader submit's key for returning feedback
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"
 """As nbgrader's exchange writes them (``Exchange.timestamp_format``), always in UTC."""
 
@@ -48,6 +51,7 @@ class Submission:
     timestamp_source: str = ""         # "timestamp.txt", "zip entry" or "file modified"
     origin: str = ""                   # where it was found, relative to the folder given
     lms_late: bool = False             # the LMS marked it late (Canvas's LATE)
+    submission_secret: str | None = None  # nbgrader's submission_secret.txt, if handed in so
 
 
 @dataclass
@@ -59,6 +63,7 @@ class _Candidate:
     timestamp: datetime | None
     source: str
     lms_late: bool = False
+    secret: str | None = None
 
 
 def student_id(name: str) -> str:
@@ -97,6 +102,17 @@ def write_timestamp(sub: Submission, folder: Path) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(sub.timestamp.astimezone(timezone.utc).strftime(TIMESTAMP_FORMAT) + "\n")
     return path
+
+
+def write_nbgrader_files(sub: Submission, folder: Path) -> None:
+    """Put nbgrader's files of a hand-in beside its notebook in ``folder``: ``timestamp.txt``
+    (see ``write_timestamp``) and ``submission_secret.txt`` (for ``release_feedback``)."""
+    write_timestamp(sub, folder)
+    secret = Path(folder) / SECRET_FILE
+    if sub.submission_secret is None:
+        secret.unlink(missing_ok=True)
+    else:
+        secret.write_text(sub.submission_secret)
 
 
 def _mtime(path: Path) -> datetime:
@@ -174,17 +190,20 @@ class _Collector:
             return hand_in.lms_id
         return student_id(hand_in.name)
 
-    def add(self, key: str, path: Path, origin: str, when, source, late=False) -> None:
+    def add(self, key: str, path: Path, origin: str, when, source) -> _Candidate | None:
         assignment = lms.assignment_of(path.name, self.assignments)
-        if assignment is not None:
-            self.candidates.append(_Candidate(key, assignment, path, origin, when, source, late))
+        if assignment is None:
+            return None
+        self.candidates.append(_Candidate(key, assignment, path, origin, when, source))
+        return self.candidates[-1]
 
     def student_tree(self, key: str, root: Path, origin: str, zipped: bool) -> None:
         before = len(self.candidates)
         for nb in _notebooks(root):
             when, source = _timestamp_for(nb, root, zipped)
-            self.add(key, nb, f"{origin}/{nb.relative_to(root)}" if nb != root else origin,
-                     when, source)
+            added = self.add(key, nb, f"{origin}/{nb.relative_to(root)}", when, source)
+            if added and (nb.parent / SECRET_FILE).is_file():
+                added.secret = (nb.parent / SECRET_FILE).read_text()
         if len(self.candidates) == before:
             self.notes.append(f"{key}: no notebook named after an assignment "
                               f"({', '.join(self.assignments)})")
@@ -296,5 +315,5 @@ def _resolve(candidates: list[_Candidate], workdir: Path,
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(cand.path, copy)
         found.append(Submission(student, assignment, copy, cand.timestamp, cand.source,
-                                cand.origin, cand.lms_late))
+                                cand.origin, cand.lms_late, cand.secret))
     return found, notes
