@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: lab test lint notebooks bench bench-training bench-widgets chromium clean
+.PHONY: lab test lint notebooks bench bench-training bench-widgets chromium hub-env clean
 
 # Installs go through uv (from PyPI, into the venv: a 13 s install instead of pip's 2 min);
 # `make lab USE_UV=0` installs with plain pip instead.
@@ -40,12 +40,26 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+# For tests/test_jupyterhub.py: a venv that the test's system users can run (Debian's python3:
+# the default one may live under /root, which they cannot enter) and configurable-http-proxy
+# from npm, both inside .venv/.
+HUB_PYTHON ?= /usr/bin/python3
+HUB_VENV   := $(VENV)/hub
+$(HUB_VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(HUB_PYTHON) -m venv $(HUB_VENV)
+	@if [ "$(USE_UV)" = 1 ]; then $(BIN)/uv pip install --quiet --python $(HUB_VENV)/bin/python -e ".[test]"; \
+	  else $(HUB_VENV)/bin/python -m pip install --quiet -e ".[test]"; fi
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@5
+	touch $@
+
+hub-env: $(HUB_VENV)/.installed
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check nnlib autograder tests bench solutions
 
 # The browser tests run after the rest, alone, so that their widget latencies are measured on
 # an otherwise idle machine, as a student's would be; both runs always happen.
-test: $(VENV)/.installed-test chromium
+test: $(VENV)/.installed-test chromium hub-env
 	$(BIN)/ruff check nnlib autograder tests bench solutions
 	@status=0; \
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not browser" || status=$$?; \

@@ -18,6 +18,7 @@ from autograder.grading import lms
 from autograder.grading.submissions import (
     collect,
     read_timestamp,
+    submission_notes,
     write_nbgrader_files,
     write_timestamp,
 )
@@ -76,6 +77,8 @@ def test_canvas_loose_files(tmp_path):
     assert set(found) == {("12345", A), ("23456", A), ("anon_x7Yq2", A)}
     assert owner(found["23456", A]) == "# jane late re-upload"
     assert found["23456", A].lms_late and not found["12345", A].lms_late
+    assert "marked this hand-in late (doejane_LATE_" in submission_notes(found["23456", A])[0]
+    assert submission_notes(found["12345", A]) == []
     assert all(s.timestamp is None for s in subs)  # LMS download times are the download's
     assert any(n.startswith("34567: no notebook") and "leeann_34567" in n for n in notes)
     assert not any("12345" in n for n in notes)  # a screenshot beside the notebook is fine
@@ -102,6 +105,7 @@ def test_moodle_folders_and_loose_files_by_name_and_roster(tmp_path):
     put(tmp_path / "in" / f"John Roe_1235_assignsubmission_file_{A}.ipynb", "john")
     put(tmp_path / "in" / "Ann Bee_1236_assignsubmission_file_" / "work" / f"{B}.ipynb", "ann")
     roster = [lms.Student("jdoe", "Jane", "Doe")]
+    assert lms.roster_of(tmp_path) == []  # no gradebook there
     subs, notes = collect(tmp_path / "in", [A, B], tmp_path / "work", roster=roster)
     found = by_student(subs)
     assert set(found) == {("jdoe", A), ("John_Roe", A), ("Ann_Bee", B)}

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 CANVAS_FILE = re.compile(
     r"^(?:(?P<name>(?!LATE_|anon_)[^\W_]+)_)?(?:(?P<late>LATE)_)?"
@@ -113,6 +114,12 @@ def roster_from_gradebook(db_url: str) -> list[Student]:
     with Gradebook(db_url) as gb:
         return [Student(s.id, s.first_name or "", s.last_name or "", s.email or "",
                         s.lms_user_id or "") for s in gb.students]
+
+
+def roster_of(grading: Path) -> list[Student]:
+    """The roster in a grading folder's gradebook; empty when there is no gradebook yet."""
+    path = Path(grading) / "gradebook.db"
+    return roster_from_gradebook(f"sqlite:///{path.resolve()}") if path.is_file() else []
 
 
 def _letters(text: str) -> str:

@@ -104,6 +104,14 @@ def write_timestamp(sub: Submission, folder: Path) -> Path | None:
     return path
 
 
+def submission_notes(sub: Submission) -> list[str]:
+    """What the report should say about how ``sub`` was handed in (Canvas's LATE mark)."""
+    if sub.lms_late:
+        return [f"the LMS marked this hand-in late ({sub.origin}); its hand-in time is not in "
+                "the download, so the LMS's late policy applies, not nbgrader's"]
+    return []
+
+
 def write_nbgrader_files(sub: Submission, folder: Path) -> None:
     """Put nbgrader's files of a hand-in beside its notebook in ``folder``: ``timestamp.txt``
     (see ``write_timestamp``) and ``submission_secret.txt`` (for ``release_feedback``)."""
