@@ -138,6 +138,17 @@ def remove_user(name: str) -> None:
     subprocess.run(["userdel", "--remove", name], capture_output=True)
 
 
+def stop_proxy(pid_file: Path) -> None:
+    """End the configurable-http-proxy the Hub started, by the id in its pid file."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return
+    if b"configurable-http-proxy" in command:
+        os.kill(pid, signal.SIGTERM)
+
+
 def _owner(pid: int) -> int | None:
     try:
         return os.stat(f"/proc/{pid}").st_uid
@@ -165,6 +176,7 @@ c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = {ports['hub_api']}
 c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{ports['proxy_api']}"
 c.ConfigurableHTTPProxy.command = [{str(PROXY)!r}]
+c.ConfigurableHTTPProxy.pid_file = "{base / 'jupyterhub-proxy.pid'}"
 c.JupyterHub.db_url = "sqlite:///{base / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = "{base / 'jupyterhub_cookie_secret'}"
 c.JupyterHub.cleanup_servers = True
@@ -246,6 +258,7 @@ def hub():
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+        stop_proxy(base / "jupyterhub-proxy.pid")  # left running if the Hub never came up
         for name in users.values():
             remove_user(name)
         shutil.rmtree(base, ignore_errors=True)
