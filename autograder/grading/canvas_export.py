@@ -3,13 +3,13 @@ assignment.
 
     nbgrader export --exporter=autograder.grading.canvas_export.CanvasExportPlugin
 
-writes ``grading/exports/canvas.csv`` (or ``--to FILE``). What Canvas reads, from its
-importer (canvas-lms, app/models/gradebook_importer.rb): a header row whose first columns are
-``Student, ID`` (then optionally ``SIS User ID, SIS Login ID``) and ``Section``, every later
-column an assignment, titled ``Name`` or ``Name (<Canvas assignment id>)``; an optional row
-whose first cell is ``Points Possible``. A row's student is found by ``ID`` (the Canvas user
-id), else by SIS User ID, else SIS Login ID, else by name ("Last, First"). A title matching
-no Canvas assignment creates one; a blank cell changes nothing.
+writes ``grading/exports/canvas.csv`` (or ``--to FILE``). What Canvas reads, from its importer
+(instructure/canvas-lms, app/models/gradebook_importer.rb): a header row whose first columns
+are ``Student, ID`` (then optionally ``SIS User ID, SIS Login ID``) and ``Section``, every
+later column an assignment, titled ``Name`` or ``Name (<Canvas assignment id>)``; an optional
+row whose first cell is ``Points Possible``. A row's student is found by ``ID`` (the Canvas
+user id), else by SIS User ID, else SIS Login ID, else by name ("Last, First"). A title
+matching no Canvas assignment creates one; a blank cell changes nothing.
 
 Here: ``Student`` is "Last, First" from the gradebook (``nbgrader db student import``), or the
 nbgrader id; ``ID`` is the student's ``lms_user_id``; the nbgrader id goes into ``SIS Login

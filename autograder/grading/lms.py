@@ -1,7 +1,7 @@
 """What Canvas and Moodle name the files of a bulk download, and the class roster.
 
 Canvas ("Download Submissions": one zip of loose files). Canvas's ``ContentZipper``
-(canvas-lms, lib/content_zipper.rb: ``get_filename``, ``sanitize_user_name``,
+(instructure/canvas-lms, lib/content_zipper.rb: ``get_filename``, ``sanitize_user_name``,
 ``add_upload_submission``) names every uploaded file
 
     <sortable name>[_LATE]_<user id>_<attachment id>_<file name as uploaded>
@@ -11,24 +11,25 @@ where the sortable name ("Smith, John") is lower-cased with every non-word chara
 student's Canvas user id (the ``ID`` column of Canvas's gradebook CSV, nbgrader's
 ``lms_user_id``). With anonymous grading the name is left out and the id is
 ``anon_<anonymous id>``. A file uploaded again under the same name is stored by Canvas as
-``name-1.ipynb``, ``name-2.ipynb`` (``Attachment.make_unique_filename``), so
+``name-1.ipynb``, ``name-2.ipynb`` (app/models/attachment.rb, ``make_unique_filename``), so
 ``smithjohn_LATE_12345_67890_01_loss_functions-1.ipynb`` is John Smith's late re-upload of
 ``01_loss_functions.ipynb``.
 
-Moodle ("Download all submissions"). ``mod/assign/locallib.php`` (``download_submissions``)
-prefixes each file with ``clean_filename(<full name> + '_' + <participant id> + '_')`` then
+Moodle ("Download all submissions"). moodle/moodle, mod/assign/locallib.php
+(``download_submissions``) prefixes each file with
+``clean_filename(<full name> + '_' + <participant id> + '_')`` then
 ``<plugin subtype>_<plugin type>_`` (``assignsubmission_file_``): with "download submissions
 in folders" (the default since Moodle 3.1) every student is a folder
 ``Jane Doe_1234_assignsubmission_file_/01_loss_functions.ipynb``; without, the files are
 loose: ``Jane Doe_1234_assignsubmission_file_01_loss_functions.ipynb``. The participant id
 comes from ``assign_user_mapping``: it is per assignment, not the student's Moodle id, so the
-student is known here by name (matched against the roster when there is one), and the
-participant id only tells two students of one name apart.
+student is known here by name (matched against the roster when there is one); two students
+of one name are both reported (with their folders, participant ids included), not graded.
 
-Neither LMS keeps the hand-in time in the download: entry times are when the zip was made
-(rubyzip and Moodle's zip packer stamp the time of packing), so a hand-in from an LMS
-layout carries no timestamp; Canvas's ``LATE`` mark is kept, and late penalties are Canvas's
-own late policy there.
+Neither LMS's download is taken to tell when a file was handed in: rubyzip, with which Canvas
+packs it, stamps each entry with the time of packing, and Moodle documents no hand-in time in
+its zip. A hand-in from an LMS layout carries no timestamp; Canvas's ``LATE`` mark is kept,
+and late penalties are the LMS's own late policy there.
 """
 
 from __future__ import annotations
