@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 
-.PHONY: lab test lint notebooks bench bench-training bench-widgets bench-grading chromium sandbox clean
+.PHONY: lab test lint notebooks bench bench-training bench-widgets bench-grading chromium sandbox \
+	hub-env clean
 
 # Installs go through uv (from PyPI, into the venv: a 13 s install instead of pip's 2 min);
 # `make lab USE_UV=0` installs with plain pip instead.
@@ -46,12 +47,28 @@ sandbox:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq bubblewrap util-linux >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq bubblewrap util-linux >/dev/null; fi; }
 
+# For tests/test_jupyterhub.py: a venv that the test's system users can run (Debian's python3:
+# the default one may live under /root, which they cannot enter) and configurable-http-proxy
+# from npm, both inside .venv/.
+HUB_PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo $(PYTHON))
+HUB_VENV   := $(VENV)/hub
+$(HUB_VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(HUB_PYTHON) -m venv $(HUB_VENV)
+	@if [ "$(USE_UV)" = 1 ]; then $(BIN)/uv pip install --quiet --python $(HUB_VENV)/bin/python -e ".[test]"; \
+	  else $(HUB_VENV)/bin/python -m pip install --quiet -e ".[test]"; fi
+	@if command -v npm >/dev/null; then \
+	  npm install --silent --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@5; \
+	  else echo "npm not found: tests/test_jupyterhub.py will be skipped"; fi
+	touch $@
+
+hub-env: $(HUB_VENV)/.installed
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check nnlib autograder tests bench solutions
 
 # The browser tests run after the rest, alone, so that their widget latencies are measured on
 # an otherwise idle machine, as a student's would be; both runs always happen.
-test: $(VENV)/.installed-test chromium sandbox
+test: $(VENV)/.installed-test chromium sandbox hub-env
 	$(BIN)/ruff check nnlib autograder tests bench solutions
 	@status=0; \
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not browser" || status=$$?; \

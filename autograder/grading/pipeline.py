@@ -30,9 +30,9 @@ import nbformat
 
 from ..notebook import error_of
 from ..sandbox import bubblewrap
-from . import prepare, report
+from . import lms, prepare, report
 from .salt import term_salt
-from .submissions import Submission, collect
+from .submissions import Submission, collect, submission_notes, write_nbgrader_files
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -156,6 +156,7 @@ def _prepare(course: Course, sub: Submission, release):
     original = course.path("originals", sub.student, sub.assignment)
     original.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(sub.path, original)
+    write_nbgrader_files(sub, original.parent)  # hand-in time and nbgrader's secret
     return nb, prepare.restore_test_cells(nb, release)
 
 
@@ -163,6 +164,7 @@ def _write_submitted(course: Course, sub: Submission, nb) -> None:
     target = course.path("submitted", sub.student, sub.assignment)
     target.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, target)
+    write_nbgrader_files(sub, target.parent)  # late penalties and release_feedback need them
 
 
 def _graded_outputs(autograded: Path):
@@ -198,7 +200,8 @@ def grade(submissions: Path, course: Course | None = None, assignments: list[str
     result = ClassResult()
     log = open(course.grading / "nbgrader.log", "w")  # noqa: SIM115  (closed below)
     with tempfile.TemporaryDirectory() as tmp, log:
-        subs, result.skipped = collect(Path(submissions), wanted, Path(tmp))
+        subs, result.skipped = collect(Path(submissions), wanted, Path(tmp),
+                                       roster=lms.roster_of(course.grading))
         originals = course.grading / "originals"
         if Path(submissions).resolve() == (course.grading / "submitted").resolve() \
                 and originals.is_dir():
@@ -251,6 +254,7 @@ def _grade_assignment(course, assignment, subs, workdir, workers, result, log, s
     prepared, notes = {}, {}
     for sub in subs:
         nb, notes[sub.student] = _prepare(course, sub, release)
+        notes[sub.student] += submission_notes(sub)  # e.g. the LMS marked it late
         if nb is not None:
             prepared[sub.student] = nb
             _write_submitted(course, sub, nb)
