@@ -42,7 +42,8 @@ dave,,,,
 erin,Erin,Evans,erin@uni.edu,1005
 """
 
-pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.xdist_group("nbgrader")]
+pytestmark = [pytest.mark.slow, pytest.mark.nbgrader,
+              pytest.mark.xdist_group("course-workflow")]  # its own worker, its fixture once
 
 
 def nbgrader(*args: str, cwd: Path = ROOT, **env: str) -> str:

@@ -20,7 +20,8 @@ import pytest
 from classroom import ROOT, submission, write_class
 from test_grading import NAIVE_SOFTMAX, POINTS, A, finish, grade, notes, reasons, scores
 
-pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.xdist_group("nbgrader")]
+pytestmark = [pytest.mark.slow, pytest.mark.nbgrader,
+              pytest.mark.xdist_group("grading-attacks")]  # its own worker, its fixture once
 
 MARKER = "NNCOURSE_ATTACK_MARKER"
 """In every attacker's processes' command lines, to find any that survived."""

@@ -46,7 +46,7 @@ NAIVE_SOFTMAX = ("def softmax(scores):\n    e = np.exp(scores)\n"
                  "    return e / e.sum(axis=1, keepdims=True)\n")
 
 pytestmark = [
-    pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.xdist_group("nbgrader"),
+    pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.xdist_group("jupyterhub"),
     pytest.mark.skipif(os.geteuid() != 0, reason="makes system users: needs root"),
     pytest.mark.skipif(not (HUB_VENV / ".installed").exists() or not PROXY.exists(),
                        reason="run `make hub-env` first"),
