@@ -15,6 +15,7 @@ import inspect
 import io
 import json
 import linecache
+import os
 import socket
 import struct
 import textwrap
@@ -167,9 +168,12 @@ def test_the_sandbox_hides_the_course_and_the_network(kernel):
     assert run(kernel, "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 22), 1)"
                        "\n    _out = 'reached'\nexcept OSError as e:\n    _out = str(e)") \
         != "reached"
-    import os
+    import tempfile
 
-    assert run(kernel, "_out = os.listdir('/tmp')") == [os.path.basename(kernel.km.rundir)]
+    with tempfile.NamedTemporaryFile(dir="/tmp", prefix="host-only-") as host_file:
+        seen = run(kernel, "_out = os.listdir('/tmp')")
+        assert os.path.basename(host_file.name) not in seen  # a private /tmp
+        assert os.path.basename(kernel.km.rundir) in seen
     assert run(kernel, "_out = 'NNCOURSE_HIDDEN_SEED' in os.environ") is False
     if bubblewrap.is_root():
         assert run(kernel, "_out = os.getuid()") >= 200_000

@@ -125,7 +125,8 @@ def command(inner: list[str], *, rundir: str, scratch: str, packages: dict[str, 
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "PYTHONDONTWRITEBYTECODE": "1", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
            "NNCOURSE_SANDBOXED": "1"}
-    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # this machine's BLAS settings
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",  # this machine's BLAS settings
+                 "NNCOURSE_SANDBOX_LABEL"):  # a label a test can find its sandboxes by
         if name in os.environ:
             env[name] = os.environ[name]
     for name, value in env.items():
