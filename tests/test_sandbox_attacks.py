@@ -20,12 +20,15 @@ nothing, changes nothing outside its sandbox, and every classmate is graded. The
 
 from __future__ import annotations
 
+import csv
 import gc
 import json
 import os
 import socket
 import stat
 import struct
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -422,6 +425,29 @@ def test_the_arguments_after_a_call_cannot_rewrite_the_rest_of_the_graders_array
     assert np.array_equal(grader_array, np.arange(100.0))
 
 
+def test_generators_nested_past_the_wires_depth_are_refused():
+    """A drained generator's items are decoded afresh, past the 64 levels ``wire.decode``
+    allows: 300 generators one inside the other recursed through the grader's decoder."""
+    nested = 0
+    for _ in range(300):
+        nested = {"t": "gen", "more": False, "v": [nested]}
+    with pytest.raises(wire.WireError):
+        proxy._Arguments(None, (), {}).decode_result(nested)
+
+
+def test_dicts_with_nan_and_colliding_keys_mirror_as_plain_data():
+    """Keys that are NaN (never equal to themselves; JSON's NaN is one object, so they merge),
+    or 1, 1.0 and True (equal to each other), in the arguments-after of a dict the grader
+    passed: the grader's dict ends up holding the kernel's plain data, nothing raises."""
+    nan = float("nan")
+    config = {"learning_rate": 0.1, 1: "one"}
+    after = json.loads(json.dumps({"t": "dict", "v": [  # as the kernel can send them
+        [nan, 1.0], [nan, 2.0], [1, "a"], [1.0, "b"], [True, "c"], ["learning_rate", 0.1]]}))
+    proxy._Arguments(None, (config,), {}).mirror([after], {})
+    assert config["learning_rate"] == 0.1 and config[1] == "c"
+    assert all(isinstance(k, (str, int, float)) for k in config) and len(config) == 3
+
+
 def test_a_giant_zero_stride_view_fails_at_once():
     """A view of 10^14 x 3 float64 (2 million GiB, all the same 24 bytes) is shape-checked
     before anything is computed on it."""
@@ -699,9 +725,20 @@ class TestAClassUnderAttack:
         deserved = build_class(base / "submissions")
         grading = base / "grading"
         started = time.monotonic()
-        output = finish(grade(base / "submissions", grading, timeout=10))
+        finish(grade(base / "submissions", grading, timeout=10))
+        results = json.loads((grading / "results.json").read_text())
+        log = (grading / "nbgrader.log").read_bytes()  # the regrade below writes its own
+        # dave hands in again: a file that is not a notebook; only he is regraded
+        again = base / "again" / "dave" / f"{A}.ipynb"
+        again.parent.mkdir(parents=True)
+        again.write_text("{ this is not a notebook")
+        regrade = subprocess.run(
+            [sys.executable, "-m", "autograder", "grade", str(base / "again"), "--grading-dir",
+             str(grading), "--cell-timeout", "10", "--assignment", A, "--student", "dave"],
+            cwd=ROOT, capture_output=True, text=True, timeout=600)
+        assert regrade.returncode == 0, regrade.stdout + regrade.stderr
         took = time.monotonic() - started
-        return grading, output, json.loads((grading / "results.json").read_text()), deserved, took
+        return grading, log, results, deserved, took
 
     def test_every_student_earns_exactly_what_they_solved(self, graded):
         """carol_dup copied a test cell: nbgrader empties the copy's metadata, its own
@@ -718,11 +755,22 @@ class TestAClassUnderAttack:
                                   notes(results, student))
         assert not wrong, wrong
 
+    def test_a_regrade_that_fails_keeps_no_earlier_points(self, graded):
+        """nbgrader keeps a submission's grades until it scores the new notebook: when the new
+        hand-in is not graded (unreadable, or nbgrader gave up on it), the report, results.json
+        and nbgrader's own export still gave the earlier hand-in's points."""
+        grading = graded[0]
+        regraded = json.loads((grading / "results.json").read_text())
+        assert scores(graded[2])["dave"] == POINTS  # his first hand-in
+        assert sum(scores(regraded)["dave"].values()) == 0, notes(regraded, "dave")
+        with open(grading / "exports" / "grades.csv") as f:
+            exported = {r["student_id"]: float(r["score"]) for r in csv.DictReader(f)}
+        assert exported["dave"] == 0
+
     def test_the_grading_log_holds_nothing_a_kernel_wrote(self, graded):
-        grading, _, _, _, _ = graded
-        log = grading / "nbgrader.log"
-        assert log.stat().st_size < 4 * 2**20, f"nbgrader.log is {log.stat().st_size:,} bytes"
-        assert "FORGED-BY-A-STUDENT" not in log.read_text(errors="replace")
+        _, log, _, _, _ = graded
+        assert len(log) < 4 * 2**20, f"nbgrader.log is {len(log):,} bytes"
+        assert b"FORGED-BY-A-STUDENT" not in log
 
     def test_the_formgrader_shows_the_instructor_no_student_script(self, graded):
         """The formgrader renders the autograded notebook into its own page: a student's
