@@ -13,6 +13,7 @@ import os
 import queue
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -83,6 +84,15 @@ class _Sandboxed(LoggingConfigurable):
             argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             display_name="Python 3 (grading sandbox)", language="python",
             interrupt_mode="message", env={})
+
+    async def _async_pre_start_kernel(self, **kw):
+        # The kernel's stdout and stderr are nobody's: inherited, they were the grader's own
+        # (nbgrader's output, buffered by `autograder grade` and written to nbgrader.log), and
+        # ipykernel keeps a descriptor of them that student code can write to.
+        kernel_cmd, kw = await super()._async_pre_start_kernel(**kw)
+        if self.sandboxed:
+            kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
+        return kernel_cmd, kw
 
     def format_kernel_cmd(self, extra_arguments=None):
         inner = super().format_kernel_cmd(extra_arguments)

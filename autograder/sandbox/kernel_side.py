@@ -67,11 +67,13 @@ class _Server:
         self.namespace = namespace
         self.handles: dict[int, object] = {}
         self.in_call = False
+        self.pending = False  # an interrupt that came while a frame was being sent or read
 
     # --- plumbing ---
     def on_sigint(self, signum, frame):
         if self.in_call:
             raise _Interrupted
+        self.pending = True
 
     def loop(self) -> None:
         previous = signal.signal(signal.SIGINT, self.on_sigint)
@@ -86,7 +88,7 @@ class _Server:
                     return
                 reply = self.answer(request)
                 try:
-                    wire.send(self.sock, reply)
+                    wire.send(self.sock, reply, max_items=wire.REPLY_ITEMS)
                 except wire.WireError as exc:
                     wire.send(self.sock, {"kind": "error", "type": "ValueError",
                                           "message": f"what it returned cannot be sent: {exc}"})
@@ -139,10 +141,17 @@ class _Server:
 
     def callback(self, ident: int):
         def grader_function(*args, **kwargs):
-            wire.send(self.sock, {"kind": "callback", "id": ident,
-                                  "args": wire.encode(list(args)),
-                                  "kwargs": wire.encode(kwargs)})
-            reply = wire.recv(self.sock)
+            message = {"kind": "callback", "id": ident, "args": wire.encode(list(args)),
+                       "kwargs": wire.encode(kwargs)}
+            calling, self.in_call, self.pending = self.in_call, False, False
+            try:  # whole frames only: an interrupt now waits until they are sent and read
+                wire.send(self.sock, message, max_items=wire.REPLY_ITEMS)
+                reply = wire.recv(self.sock)
+            finally:
+                self.in_call = calling
+            if self.pending and calling:
+                self.pending = False
+                raise _Interrupted
             if reply.get("kind") == "return":
                 return wire.decode(reply["value"])
             raise remote_exception(str(reply.get("type")), str(reply.get("message")))

@@ -6,9 +6,13 @@ from the exercises' functions. ``cells_needed`` keeps a code cell when it
 
 - is nbgrader's (a solution cell, or a locked cell such as the imports), or
 - defines a name that the exercises' candidates are looked up by, or
-- defines a name used by a cell already kept (anywhere in it, function bodies included),
+- defines a name used by a cell already kept (anywhere in it, function bodies included), or
+  stores into one (``Value.tanh = tanh``, ``STEPS["shift"] = ...``),
 
-and runs every cell it cannot read (a syntax error) as well. What is left out defines nothing
+and runs every cell it cannot read (a syntax error, or code too deep for the compiler) and
+every cell that binds names it cannot see (``from m import *``, ``%run``, ``%%writefile``,
+``exec``, ``globals()``, ``setattr``) or changes the interpreter (``sys.setrecursionlimit``)
+as well. What is left out defines nothing
 a graded function can reach by name; a student's own helper cells are kept when a solution
 uses them. ``tests/test_notebooks.py`` proves, on every solution notebook, that grading only
 these cells gives every exercise its points.
@@ -33,15 +37,63 @@ def _python(source: str) -> str:
         return source
 
 
+_DYNAMIC_CALLS = {"exec", "eval", "globals", "vars", "setattr", "delattr", "__import__",
+                  "setrecursionlimit"}
+"""Calls that bind names no reader can see, or change the interpreter's settings."""
+
+_DYNAMIC_MAGICS = {"run", "load", "writefile", "load_ext", "autoreload", "aimport"}
+"""IPython magics that do the same (``%timeit``, ``%matplotlib`` and the rest do not)."""
+
+
+def _dynamic(tree: ast.AST) -> bool:
+    """Whether the cell binds names it does not spell out, or changes the interpreter."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return True
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+            if name in _DYNAMIC_CALLS:
+                return True
+            if name in ("run_line_magic", "run_cell_magic") and node.args and isinstance(
+                    node.args[0], ast.Constant) and node.args[0].value in _DYNAMIC_MAGICS:
+                return True
+    return False
+
+
+def _stored_into(tree: ast.Module) -> set[str]:
+    """Names whose attributes or items the cell's top-level statements assign or delete."""
+    stored = set()
+    for statement in tree.body:
+        for node in ast.walk(statement):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                continue  # bodies run when called, by a cell that is kept for it
+            if isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(
+                    node.ctx, (ast.Store, ast.Del)):
+                base = node.value
+                while isinstance(base, (ast.Attribute, ast.Subscript)):
+                    base = base.value
+                if isinstance(base, ast.Name):
+                    stored.add(base.id)
+    return stored
+
+
 def names_of(source: str) -> tuple[set[str], set[str]] | None:
     """(names the cell binds at top level, names it reads from the notebook's namespace,
-    function bodies included, their own locals and parameters aside), or None if unreadable."""
+    function bodies included, their own locals and parameters aside), or None if it cannot
+    be read or binds names it does not spell out (then it always runs).
+
+    Bound names include those whose attributes or items the cell stores into."""
+    python = _python(source)
     try:
-        table = symtable.symtable(_python(source), "<cell>", "exec")
-    except SyntaxError:
+        table = symtable.symtable(python, "<cell>", "exec")
+        tree = ast.parse(python)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if _dynamic(tree):
         return None
     defined = {s.get_name() for s in table.get_symbols()
-               if s.is_assigned() or s.is_imported() or s.is_namespace()}
+               if s.is_assigned() or s.is_imported() or s.is_namespace()} | _stored_into(tree)
     used: set[str] = set()
     stack = [table]
     while stack:

@@ -31,6 +31,10 @@ GRACE = 3.0
 DEFAULT_WAIT = 120.0
 """Seconds one request may take when no time limit is running."""
 
+MESSAGE_LIMIT = 2000
+"""Characters of a message from the kernel (an exception's, a warning's) kept: the kernel
+side cuts them too, but it is the student's to replace."""
+
 
 class ChannelBroken(BaseException):
     """The kernel stopped answering: it died, closed its channel, or ignores interrupts.
@@ -52,7 +56,8 @@ class StudentException(Exception):
 
 
 def rebuild_exception(reply: dict) -> BaseException:
-    name, message = str(reply.get("type", "Exception")), str(reply.get("message", ""))
+    name = str(reply.get("type", "Exception"))[:100]
+    message = str(reply.get("message", ""))[:MESSAGE_LIMIT]
     cls = getattr(builtins, name, None)
     if isinstance(cls, type) and issubclass(cls, Exception):
         try:
@@ -62,8 +67,8 @@ def rebuild_exception(reply: dict) -> BaseException:
     else:
         exc = StudentException(name, message)
     where = reply.get("where")
-    if isinstance(where, list) and len(where) == 3:
-        exc.remote_where = (str(where[0]), int(where[1]), str(where[2]))
+    if isinstance(where, list) and len(where) == 3 and isinstance(where[1], int):
+        exc.remote_where = (str(where[0])[:100], where[1], str(where[2])[:500])
     return exc
 
 
@@ -74,14 +79,28 @@ class Opaque:
         return f"<{type(self).__name__} object>"
 
 
-_OPAQUE: dict[str, type] = {}
+OPAQUE_NAMES = 100
+"""Distinct type names one reply may give stand-in classes; any more share one called
+``object`` (a reply could otherwise make the grader build a class per item)."""
 
 
-def opaque(type_name: str) -> Opaque:
+class _Unnamed(Opaque):
+    pass
+
+
+_Unnamed.__name__ = _Unnamed.__qualname__ = "object"
+
+
+def opaque(type_name: str, classes: dict[str, type] | None = None) -> Opaque:
     """An instance of a stand-in class named like the candidate's type, so messages that say
-    "it returned a Foo" stay true."""
-    name = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in type_name)[:60] or "object"
-    cls = _OPAQUE.setdefault(name, type(name, (Opaque,), {}))
+    "it returned a Foo" stay true. ``classes``: the stand-ins made for this reply so far
+    (they go with it: nothing the kernel names outlives its reply)."""
+    classes = {} if classes is None else classes
+    name = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in type_name[:60]) or "object"
+    cls = classes.get(name)
+    if cls is None:
+        cls = type(name, (Opaque,), {}) if len(classes) < OPAQUE_NAMES else _Unnamed
+        classes[name] = cls
     return cls()
 
 
@@ -167,7 +186,7 @@ class Channel:
 
     def _receive(self) -> dict:
         try:
-            return wire.recv(self.sock)
+            return wire.recv(self.sock, max_items=wire.REPLY_ITEMS)
         except (EOFError, OSError):
             self._break("the kernel closed its channel (or died)")
         except wire.WireError as exc:
@@ -273,15 +292,25 @@ class _Arguments:
         return where
 
     def decode_result(self, obj):
+        classes: dict[str, type] = {}
+        generators = [0]  # generators being decoded, one inside the other
+
         def extra(tag, item):
             if tag == "ref":
                 return self.resolve(item["path"])
             if tag == "view":
                 return _view_of(self.resolve(item["path"]), item)
-            if tag == "gen":
-                return generator([wire.decode(v, extra) for v in item["v"]], bool(item["more"]))
+            if tag == "gen":  # its items are decoded afresh: count the nesting here
+                if generators[0] >= 8:
+                    raise wire.WireError("generators nested more than 8 deep")
+                generators[0] += 1
+                try:
+                    items = [wire.decode(v, extra) for v in item["v"]]
+                finally:
+                    generators[0] -= 1
+                return generator(items, bool(item["more"]))
             if tag == "opaque":
-                return opaque(str(item.get("type", "object")))
+                return opaque(str(item.get("type", "object")), classes)
             if tag == "absent":  # an attribute the kernel's object does not have
                 return {"t": "absent"}
             return NotImplemented
@@ -299,24 +328,58 @@ def _offset(view: np.ndarray, root: np.ndarray) -> int:
     return view.__array_interface__["data"][0] - root.__array_interface__["data"][0]
 
 
+def _extent(a: np.ndarray) -> tuple[int, int]:
+    """The addresses [low, high) of the bytes ``a`` covers."""
+    low = high = a.__array_interface__["data"][0]
+    for n, stride in zip(a.shape, a.strides):
+        if n == 0:
+            return low, low
+        if stride < 0:
+            low += stride * (n - 1)
+        else:
+            high += stride * (n - 1)
+    return low, high + a.itemsize
+
+
+def _sent_with_root(a: np.ndarray) -> bool:
+    """Whether ``_Arguments`` sent ``a`` as a view of its whole root (else as a plain copy of
+    ``a`` alone): what the kernel was given, and so all its answers may touch."""
+    root = _root(a)
+    return (not a.flags.c_contiguous and root.flags.c_contiguous
+            and root.dtype.kind in wire.NUMERIC_KINDS)
+
+
 def _view_of(source, item: dict) -> np.ndarray:
-    """The view of the grader's array ``source`` the candidate returned (bounds checked by
-    NumPy against the array's own memory); a copy of it where that memory is not contiguous."""
+    """The view of the grader's array ``source`` the candidate returned.
+
+    It lies in the memory the kernel was sent, never past it: ``source`` with its root where
+    they went together (``_sent_with_root``), else ``source`` alone, even when ``source`` is a
+    slice of a larger grader array. It shares memory with ``source`` as it would have in this
+    process, except where ``source`` went as a copy of non-contiguous memory (a copy then)."""
     if not isinstance(source, np.ndarray):
         raise wire.WireError("a view of something that is not an array")
-    root = _root(source)
     dtype = np.dtype(item["dtype"])
     if dtype.kind not in wire.NUMERIC_KINDS:
         raise wire.WireError("a view with a non-numeric dtype")
+    root = _root(source)
     try:
-        offset = _offset(source, root) + int(item["offset"])
+        offset = int(item["offset"])
         shape = tuple(int(n) for n in item["shape"])
         strides = tuple(int(s) for s in item["strides"])
-        if root.flags.c_contiguous:
-            return np.ndarray(shape, dtype=dtype, buffer=root, offset=offset, strides=strides)
-        copy = np.ascontiguousarray(root)
+        if any(n < 0 for n in shape):
+            raise ValueError("negative dimensions")
+        if _sent_with_root(source) or source.flags.c_contiguous and root.flags.c_contiguous:
+            sent = root if _sent_with_root(source) else source
+            view = np.ndarray(shape, dtype=dtype, buffer=root, offset=_offset(source, root)
+                              + offset, strides=strides)
+            low, high = _extent(sent)
+            view_low, view_high = _extent(view)
+            if view.size and (view_low < low or view_high > high):
+                raise wire.WireError("a view that reaches past the array it was sent")
+            return view
+        copy = np.ascontiguousarray(source)  # what the kernel had: a copy of source alone
         return np.ndarray(shape, dtype=dtype, buffer=copy, offset=offset, strides=strides).copy()
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise wire.WireError(f"an impossible view ({exc})") from None
 
 
@@ -326,7 +389,7 @@ def _mirror_one(mine, theirs) -> None:
             mine.bit_generator.state = wire.decode(theirs["state"])
         return
     if isinstance(theirs, dict) and theirs.get("t") == "based":
-        if isinstance(mine, np.ndarray):
+        if isinstance(mine, np.ndarray) and _sent_with_root(mine):  # else it only had mine
             base = wire.decode_array(theirs["base"])
             root = _root(mine)
             if root.shape == base.shape and root.dtype == base.dtype:
@@ -408,10 +471,10 @@ def _result(reply: dict, arguments: _Arguments):
         raise ChannelBroken(f"the kernel sent something that is not plain data ({exc})") \
             from None
     for category, message in reply.get("warnings", [])[:20]:
-        cls = getattr(builtins, str(category), RuntimeWarning)
+        cls = getattr(builtins, str(category)[:100], RuntimeWarning)
         if not (isinstance(cls, type) and issubclass(cls, Warning)):
             cls = RuntimeWarning
-        warnings.warn(str(message), cls, stacklevel=3)
+        warnings.warn(str(message)[:MESSAGE_LIMIT], cls, stacklevel=3)
     if reply.get("global_rng"):
         np.random.random()  # the candidate drew from np.random: so does this process
     return value

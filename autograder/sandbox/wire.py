@@ -16,7 +16,9 @@ frames of ``8-byte length + UTF-8 JSON``, holding only:
 Never pickle, never an object of a class the student defined: whatever else a candidate
 returns crosses as ``{"t": "opaque", "type": "<its type name>"}``. The decoder is strict: an
 unknown tag, a non-numeric dtype, a shape that does not match the bytes, or a frame larger
-than ``MAX_FRAME`` raises ``WireError``.
+than ``MAX_FRAME`` raises ``WireError``; so does a reply holding more than ``REPLY_ITEMS``
+values (``recv(..., max_items=...)``: the grader reads every reply that way, since a reply of
+small values grows ~40 times when decoded).
 """
 
 from __future__ import annotations
@@ -29,8 +31,12 @@ import struct
 
 import numpy as np
 
-MAX_FRAME = 256 * 2**20
-"""Bytes one frame may hold (a quarter GiB: far more than any check's data)."""
+MAX_FRAME = 64 * 2**20
+"""Bytes one frame may hold (the largest of any check, reference answers, is ~1.4 MB)."""
+
+REPLY_ITEMS = 100_000
+"""Values (commas and brackets) a reply from the kernel may hold: the largest of any check is
+~200; a frame of ``[],[],...`` decodes to ~130 bytes per 3 on the wire."""
 
 NUMERIC_KINDS = "biufc"
 
@@ -144,20 +150,33 @@ def _items(obj: dict) -> list:
 
 
 # --- frames --------------------------------------------------------------------------------
-def send(sock: socket.socket, message: dict) -> None:
+def _count_values(data: bytes) -> int:
+    """An upper bound of the values a JSON text holds (each but the first follows a comma or
+    opens a container), counted before it is parsed."""
+    return data.count(b",") + data.count(b"[") + data.count(b"{")
+
+
+def send(sock: socket.socket, message: dict, max_items: int | None = None) -> None:
     data = json.dumps(message, allow_nan=True, separators=(",", ":")).encode()
     if len(data) > MAX_FRAME:
         raise WireError(f"a message of {len(data)} bytes is larger than {MAX_FRAME}")
+    if max_items is not None and _count_values(data) > max_items:
+        raise WireError(f"a message of more than {max_items:,} values")
     sock.sendall(struct.pack("!Q", len(data)) + data)
 
 
-def recv(sock: socket.socket) -> dict:
-    """One message; ``EOFError`` when the other side closed the connection."""
+def recv(sock: socket.socket, max_items: int | None = None) -> dict:
+    """One message; ``EOFError`` when the other side closed the connection.
+
+    max_items: refuse a frame holding more values than that (before parsing it)."""
     (size,) = struct.unpack("!Q", _exactly(sock, 8))
     if size > MAX_FRAME:
         raise WireError(f"a frame of {size} bytes is larger than {MAX_FRAME}")
+    raw = _exactly(sock, size)
+    if max_items is not None and _count_values(raw) > max_items:
+        raise WireError(f"a frame of more than {max_items:,} values")
     try:
-        message = json.loads(_exactly(sock, size))
+        message = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise WireError(f"a frame that is not JSON: {exc}") from None
     if not isinstance(message, dict):
