@@ -226,6 +226,9 @@ _out = written, error
 """
 
 
+@pytest.mark.xfail(reason=(
+    "open: scratch and the run folder are on the host's disk; a per-kernel "
+    "size limit (a tmpfs of bounded size, or a quota) is not built yet"), strict=False)
 def test_a_kernel_cannot_fill_the_disk(kernel_for):
     """64 MiB per file, but any number of files: scratch and the run folder are on the host's
     disk, so one student can fill it, and the gradebook, nbgrader and every classmate's
@@ -255,6 +258,9 @@ for p in procs:
 """
 
 
+@pytest.mark.xfail(reason=(
+    "open: RLIMIT_AS is per process; a limit for all of a kernel's "
+    "processes needs a cgroup, not available here yet"), strict=False)
 def test_a_kernels_processes_together_stay_within_its_memory_limit(kernel_for, monkeypatch):
     """The memory limit is RLIMIT_AS, per process, and a kernel may start 128: together they
     can hold 128 times the limit, enough to make the machine kill the grader. (Shown with a
@@ -286,6 +292,9 @@ for _ in range(24):
 """
 
 
+@pytest.mark.xfail(reason=(
+    "open: no CPU share per kernel (cgroups) yet; RLIMIT_CPU only bounds "
+    "each process's total"), strict=False)
 def test_a_kernel_cannot_starve_a_classmates_kernel_of_cpu(kernel_for):
     """Two notebooks are graded at once. 24 busy processes, each in a session of its own (the
     kernel's scheduler autogroup does not hold them), take the machine: the classmate's kernel
@@ -314,6 +323,9 @@ threading.Thread(target=flood, daemon=True).start()
 """
 
 
+@pytest.mark.xfail(reason=(
+    "open: the grader does not drain IOPub while it checks; ZeroMQ's queue "
+    "bounds messages, not bytes"), strict=False)
 def test_a_flood_of_kernel_messages_does_not_fill_the_graders_memory(kernel_for):
     """While the grader checks exercises nobody reads the kernel's IOPub (or shell, control)
     messages: ZeroMQ keeps receiving them into the grader's memory (a peer speaking raw ZMTP

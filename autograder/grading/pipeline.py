@@ -149,15 +149,18 @@ def _prepare(course: Course, sub: Submission, release):
 
     Returns (notebook or None if unreadable, notes).
     """
-    try:
+    try:  # a malformed notebook is this student's problem, never the class's
         nb = nbformat.read(sub.path, as_version=4)
+        notes = prepare.restore_test_cells(nb, release)
+        nbformat.validate(nb)
+        nbformat.writes(nb)
     except Exception as exc:
-        return None, [f"unreadable notebook ({type(exc).__name__}: {exc})"]
+        return None, [f"unreadable notebook ({type(exc).__name__}: {str(exc)[:300]})"]
     original = course.path("originals", sub.student, sub.assignment)
     original.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(sub.path, original)
     write_nbgrader_files(sub, original.parent)  # hand-in time and nbgrader's secret
-    return nb, prepare.restore_test_cells(nb, release)
+    return nb, notes
 
 
 def _write_submitted(course: Course, sub: Submission, nb) -> None:

@@ -163,6 +163,7 @@ class SandboxedExecute(Execute):
         self._output_bytes: dict[int, int] = {}
         try:
             with self.setup_kernel():
+                self.km.lock_rundir()
                 for index in student_cells(self.nb, left_out):
                     try:
                         self.preprocess_cell(self.nb.cells[index], resources, index)

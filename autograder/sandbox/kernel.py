@@ -113,6 +113,14 @@ class _Sandboxed(LoggingConfigurable):
         return bubblewrap.command(inner, rundir=self.rundir, scratch=self.scratch,
                                   packages=packages, uid=self.uid)
 
+    def lock_rundir(self) -> None:
+        """Once the kernel has made its sockets: its run folder back to root, read-only for
+        the kernel, so that it cannot swap a socket (its own, or the grader's channel) for a
+        symlink to something of the host's. (As the same user, without root, it could.)"""
+        if self.uid is not None:
+            os.chown(self.rundir, 0, 0)
+            os.chmod(self.rundir, 0o755)
+
     def _remove_rundir(self):
         shutil.rmtree(getattr(self, "rundir", ""), ignore_errors=True)
 
@@ -183,6 +191,7 @@ class Kernel:
         except RuntimeError:
             self.shutdown()
             raise
+        self.km.lock_rundir()
 
     def alive(self) -> bool:
         return self.km.is_alive()
