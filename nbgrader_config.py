@@ -41,6 +41,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # from outside it (autograder/sandbox/execute.py): nbgrader's Execute is replaced, the rest of
 # its autograde steps are kept as they are.
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbconvert.preprocessors.sanitize import SanitizeHTML  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
@@ -51,9 +52,13 @@ from nbgrader.preprocessors import (  # noqa: E402
 
 from autograder.sandbox.execute import SandboxedExecute  # noqa: E402
 
-c.Autograde.autograde_preprocessors = [SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor,
-                                       LimitOutput, SaveAutoGrades, AssignLatePenalties,
-                                       CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [SandboxedExecute, SanitizeHTML, IgnorePattern,
+                                       ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+                                       AssignLatePenalties, CheckCellMetadata]
+# Students' HTML and markdown are shown to instructors (formgrader) and back in feedback:
+# scripts, event handlers and unknown tags are escaped (the course's <details> hints stay).
+c.SanitizeHTML.enabled = True  # nbconvert preprocessors run only when enabled
+c.SanitizeHTML.tags = sorted(set(SanitizeHTML().tags) | {"details", "summary"})
 
 # The term's secret salt for hidden cases: kept in the grading folder (never in a sandbox), so
 # plain `nbgrader autograde` draws the same hidden cases as `python -m autograder grade`.

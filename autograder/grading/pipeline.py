@@ -152,6 +152,7 @@ def _prepare(course: Course, sub: Submission, release):
     try:  # a malformed notebook is this student's problem, never the class's
         nb = nbformat.read(sub.path, as_version=4)
         notes = prepare.restore_test_cells(nb, release)
+        notes += prepare.drop_stray_nbgrader_metadata(nb, release)
         nbformat.validate(nb)
         nbformat.writes(nb)
     except Exception as exc:
@@ -261,6 +262,7 @@ def _grade_assignment(course, assignment, subs, workdir, workers, result, log, s
         if nb is not None:
             prepared[sub.student] = nb
             _write_submitted(course, sub, nb)
+    _forget_unreadable(course, assignment, [s.student for s in subs if s.student not in prepared])
     say(f"{assignment}: nbgrader autograde ({len(prepared)} notebooks, sandboxed, "
         f"{min(workers, len(prepared)) or 1} at a time) ...")
     present = sorted(p.parent.name for p in (course.grading / "submitted").glob(
@@ -283,6 +285,21 @@ def _grade_assignment(course, assignment, subs, workdir, workers, result, log, s
         ["generate_feedback", assignment, "--force"]
         + ([f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []),
         ["export", f"--to={course.grading / 'exports' / 'grades.csv'}"]], log=log)
+
+
+def _forget_unreadable(course, assignment: str, students: list[str]) -> None:
+    """An unreadable hand-in scores nothing, also on a regrade: nbgrader would keep the
+    scores of an earlier, readable one."""
+    if not students or not (course.grading / "gradebook.db").exists():
+        return
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{course.grading / 'gradebook.db'}") as gb:
+        for student in students:
+            try:
+                gb.remove_submission(assignment, student)
+            except MissingEntry:
+                pass
 
 
 def autograde_commands(assignment: str, students: list[str], present: list[str],

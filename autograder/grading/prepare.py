@@ -17,7 +17,30 @@ REMOVED = "raise RuntimeError('This cell was removed by the grader: {reason}')"
 
 
 def grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    meta = cell.get("metadata", {})
+    nbgrader = meta.get("nbgrader") if isinstance(meta, dict) else None
+    gid = nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
+    return gid if isinstance(gid, str) else None
+
+
+def drop_stray_nbgrader_metadata(nb: nbformat.NotebookNode,
+                                 release: nbformat.NotebookNode) -> list[str]:
+    """Remove nbgrader's metadata from cells the release does not have under that id, and from
+    every copy of a cell but the one kept: a copied test cell, or ``"nbgrader": {}``, makes
+    nbgrader's validator abort the whole batch (every later classmate ungraded)."""
+    known = {grade_id(c) for c in release.cells} - {None}
+    kept = {}
+    for i, cell in enumerate(nb.cells):
+        gid = grade_id(cell)
+        if gid in known:
+            kept[gid] = i  # the last copy: the one restore_test_cells put back as released
+    notes = []
+    for i, cell in enumerate(nb.cells):
+        meta = cell.get("metadata", {})
+        if isinstance(meta, dict) and "nbgrader" in meta and kept.get(grade_id(cell)) != i:
+            del meta["nbgrader"]
+            notes.append(f"cell {i + 1}: a copy or unknown nbgrader cell, graded as plain code")
+    return notes
 
 
 def restore_test_cells(nb: nbformat.NotebookNode, release: nbformat.NotebookNode) -> list[str]:

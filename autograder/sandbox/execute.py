@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from jupyter_core.utils import run_sync
 from nbclient.client import NotebookClient
@@ -95,6 +96,8 @@ class SandboxedExecute(Execute):
     output_limit = Integer(2**20, help="bytes of output kept per cell").tag(config=True)
     hidden = Bool(True, help="check the hidden cases too").tag(config=True)
     max_reruns = Integer(5, help="cells that break the kernel left out at most").tag(config=True)
+    notebook_timeout = Integer(1200, help="seconds all of a notebook's cells may take together; "
+                               "the cells after are not run").tag(config=True)
     sandboxed = Bool(True, help="False: a plain kernel (the self-check, for self-learners)"
                      ).tag(config=True)
     only_needed = Bool(True, help="run only the cells the graded functions depend on"
@@ -164,7 +167,12 @@ class SandboxedExecute(Execute):
         try:
             with self.setup_kernel():
                 self.km.lock_rundir()
+                started = time.monotonic()
                 for index in student_cells(self.nb, left_out):
+                    if time.monotonic() - started > self.notebook_timeout:
+                        self.nb.cells[index].outputs = [not_run_output(
+                            f"the notebook had run for {self.notebook_timeout} s")]
+                        continue
                     try:
                         self.preprocess_cell(self.nb.cells[index], resources, index)
                     except DeadKernelError:
