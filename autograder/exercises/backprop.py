@@ -74,7 +74,7 @@ def _default_hint(hint: str):
 
 
 def _numeric_close(got, f: Callable[[np.ndarray], float], x, case: Case, *, what: str,
-                   computed_from=()) -> None:
+                   computed_from=(), tol: float | None = None) -> None:
     """Fail unless the gradient ``got`` (shaped like ``x``) matches central differences of ``f``.
 
     float64 throughout. The relative error of each entry is ``nnlib.rel_error``'s, with the floor
@@ -82,7 +82,8 @@ def _numeric_close(got, f: Callable[[np.ndarray], float], x, case: Case, *, what
     ``got`` (or one computed from a float32 input in ``computed_from``) is allowed float32's
     round-off.
     """
-    tol = NUMERIC_TOL_FLOAT32 if low_precision(got, x, *computed_from) else NUMERIC_TOL
+    if tol is None:
+        tol = NUMERIC_TOL_FLOAT32 if low_precision(got, x, *computed_from) else NUMERIC_TOL
     point = np.array(x, dtype=np.float64)  # a copy: numeric_gradient perturbs it in place
     numeric = nnlib.numeric_gradient(f, point)
     got = np.asarray(got, dtype=np.float64)

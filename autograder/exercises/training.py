@@ -589,16 +589,20 @@ def check_batchnorm_backward(fn, hidden: bool, used: dict | None = None) -> None
                 close(value, expected, case, what=name, rtol=rtol, atol=atol, batch=n,
                       mistakes=wrong[name], shape_hint=None if name == "dx"
                       else _bn_shape_hint(name, n, d))
-            if x.dtype != np.float64:
-                continue
+            if x.dtype != np.float64 or n <= 2:  # with 2 rows, xhat is +-1 whatever x is: dx
+                continue                          # is round-off, nothing to differentiate
 
             def forward_sum(x_=x, gamma_=gamma, beta_=beta):
                 return float(np.sum(dout * nnlib.batchnorm_forward(
                     x_, gamma_, beta_, copy.deepcopy(bn_param))[0]))
 
-            _numeric_close(dx, lambda v: forward_sum(x_=v), x, case, what="dx")
-            _numeric_close(dgamma, lambda v: forward_sum(gamma_=v), gamma, case, what="dgamma")
-            _numeric_close(dbeta, lambda v: forward_sum(beta_=v), beta, case, what="dbeta")
+            # A second opinion after the reference: central differences through a batch's
+            # mean and variance are only good to ~1e-5 for some (salted) inputs, so 1e-4.
+            _numeric_close(dx, lambda v: forward_sum(x_=v), x, case, what="dx", tol=1e-4)
+            _numeric_close(dgamma, lambda v: forward_sum(gamma_=v), gamma, case, what="dgamma",
+                           tol=1e-4)
+            _numeric_close(dbeta, lambda v: forward_sum(beta_=v), beta, case, what="dbeta",
+                           tol=1e-4)
 
 
 # --- clip_by_global_norm ----------------------------------------------------------------------
