@@ -8,18 +8,12 @@ import math
 
 import numpy as np
 import pytest
+from checking import failure
 from float32 import in_float32
 
 import nnlib
 from autograder import check
 from autograder.exercises import chain_rule
-
-
-def failure(name: str, candidate, hidden: bool = False) -> str:
-    """The message of the AssertionError that ``check`` raises for ``candidate``."""
-    with pytest.raises(AssertionError) as info:
-        check(name, candidate, hidden=hidden)
-    return str(info.value)
 
 
 @pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])

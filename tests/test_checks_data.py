@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from checking import failure
 from float32 import in_float32
 
 import nnlib
@@ -14,13 +15,6 @@ from autograder import check, core
 
 EXERCISES = ["impute_missing", "standardize", "one_hot", "train_val_test_split",
              "iterate_minibatches"]
-
-
-def failure(name: str, candidate, hidden: bool = False) -> str:
-    """The message of the AssertionError that ``check`` raises for ``candidate``."""
-    with pytest.raises(AssertionError) as info:
-        check(name, candidate, hidden=hidden)
-    return str(info.value)
 
 
 @pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])

@@ -13,6 +13,7 @@ import copy
 
 import numpy as np
 import pytest
+from checking import failure
 
 import nnlib
 from autograder import check
@@ -25,13 +26,6 @@ EXERCISES = nnlib.EXERCISES["07_training_in_practice"]
 def given(**functions):
     """Record functions as if their test cells had run (what ``check`` remembers)."""
     LAST_CHECKED.update(functions)
-
-
-def failure(name: str, candidate, hidden: bool = False) -> str:
-    """The message of the AssertionError that ``check`` raises for ``candidate``."""
-    with pytest.raises(AssertionError) as info:
-        check(name, candidate, hidden=hidden)
-    return str(info.value)
 
 
 @pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])

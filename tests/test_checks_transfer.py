@@ -7,18 +7,12 @@ import copy
 
 import numpy as np
 import pytest
+from checking import failure
 
 import nnlib
 from autograder import check
 
 EXERCISES = ["extract_features", "replace_head", "fine_tune_step"]
-
-
-def failure(name: str, candidate, hidden: bool = False) -> str:
-    """The message of the AssertionError that ``check`` raises for ``candidate``."""
-    with pytest.raises(AssertionError) as info:
-        check(name, candidate, hidden=hidden)
-    return str(info.value)
 
 
 @pytest.mark.parametrize("hidden", [False, True], ids=["visible", "hidden"])
