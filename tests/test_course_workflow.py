@@ -27,7 +27,7 @@ from classroom import ROOT, submission
 
 from autograder.grading import lms, report
 from autograder.grading.late import PenaltyPerPeriod
-from autograder.grading.pipeline import ClassResult
+from autograder.grading.pipeline import ClassResult, ExerciseGrade
 from autograder.grading.submissions import collect, write_timestamp
 
 A = "01_loss_functions"
@@ -203,3 +203,22 @@ def test_report_lists_late_penalties_and_who_handed_nothing_in(course):
     lines = "\n".join(report.late_markdown(report.late_penalties(url, A)))
     assert "| bob | 2026-12-01 14:00 | 2026-11-30 12:00 | 1d 2h | 100 | 20 | 80 |" in lines
     assert "| dave | 2026-11-30 14:00 | 2026-11-30 12:00 | 2h | 65 | 6.5 | 58.5 |" in lines
+
+
+def test_the_assignment_csv_shows_the_late_penalty_and_the_score_after_it(course, tmp_path):
+    _, url, _, _, _ = course
+    result = ClassResult(grades=[
+        ExerciseGrade(student, A, exercise, points, 50.0, points > 0, "")
+        for student, got in {"alice": (50, 50), "bob": (50, 50), "dave": (50, 15)}.items()
+        for exercise, points in zip(("cross_entropy_loss", "softmax"), got)])
+    penalties = {r.student: r.penalty for r in report.late_penalties(url, A)}
+    report.write_assignment_csv(tmp_path / f"{A}.csv", result, A, penalties)
+    with open(tmp_path / f"{A}.csv", newline="") as f:
+        rows = {r["student"]: r for r in csv.DictReader(f)}
+    assert list(rows["bob"]) == ["student", "cross_entropy_loss", "softmax", "total",
+                                 "late_penalty", "score", "max"]
+    assert (rows["bob"]["total"], rows["bob"]["late_penalty"], rows["bob"]["score"]) \
+        == ("100", "20", "80")
+    assert (rows["dave"]["total"], rows["dave"]["late_penalty"], rows["dave"]["score"]) \
+        == ("65", "6.5", "58.5")
+    assert (rows["alice"]["late_penalty"], rows["alice"]["score"]) == ("0", "100")

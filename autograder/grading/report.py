@@ -69,16 +69,10 @@ def write(folder: Path, result, gradebook: str | None = None) -> None:
                              f"{g.max_score:g}", g.passed, mistake_of(g.reason)])
     assignments = sorted({g.assignment for g in grades})
     for assignment in assignments:
+        penalties = ({r.student: r.penalty for r in late_penalties(gradebook, assignment)}
+                     if gradebook else {})
+        write_assignment_csv(exports / f"{assignment}.csv", result, assignment, penalties)
         rows = [g for g in grades if g.assignment == assignment]
-        exercises = list(dict.fromkeys(g.exercise for g in rows))
-        with open(exports / f"{assignment}.csv", "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["student", *exercises, "total", "max"])
-            for student, total in totals(result, assignment).items():
-                mine = {g.exercise: g for g in rows if g.student == student}
-                writer.writerow([student,
-                                 *[f"{mine[e].score:g}" if e in mine else "0" for e in exercises],
-                                 f"{total:g}", f"{sum(g.max_score for g in mine.values()):g}"])
         histogram(assignment, list(totals(result, assignment).values()),
                   max_score=max_total(result, assignment),
                   steps=[g.max_score for g in rows]).savefig(
@@ -90,6 +84,24 @@ def write(folder: Path, result, gradebook: str | None = None) -> None:
                                  + missing_markdown(missing_students(gradebook, assignment,
                                                                      result)))
     (folder / "report.md").write_text(markdown(result, extra))
+
+
+def write_assignment_csv(path: Path, result, assignment: str,
+                         penalties: dict[str, float]) -> None:
+    """One row per student: each exercise's points, their ``total``, the ``late_penalty``
+    nbgrader deducted (``penalties``, by student) and the ``score`` after it, ``max``."""
+    rows = [g for g in result.grades if g.assignment == assignment]
+    exercises = list(dict.fromkeys(g.exercise for g in sorted(rows, key=lambda g: g.exercise)))
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", *exercises, "total", "late_penalty", "score", "max"])
+        for student, total in totals(result, assignment).items():
+            mine = {g.exercise: g for g in rows if g.student == student}
+            penalty = penalties.get(student, 0.0)
+            writer.writerow([student,
+                             *[f"{mine[e].score:g}" if e in mine else "0" for e in exercises],
+                             f"{total:g}", f"{penalty:g}", f"{max(0.0, total - penalty):g}",
+                             f"{sum(g.max_score for g in mine.values()):g}"])
 
 
 def max_total(result, assignment: str) -> float:
