@@ -587,12 +587,18 @@ def _glorot_fallback_hint(got, expected, b: float, rng_used: bool) -> str:
             f"; draw them with {call}")
 
 
-@exercise("glorot_uniform")
-def check_glorot_uniform(fn, hidden: bool) -> None:
-    specs = [(3, 5, 401), (6, 2, 402), (4, 4, 403)]
-    if hidden:
-        specs += [(784, 100, 404), (100, 10, 405), (1, 1, 406), (2, 7, 407),
-                  (np.int64(5), np.int64(3), 408)]
+def check_weight_draws(fn, hidden: bool, *, reference: Callable, specs: list[tuple],
+                       hidden_specs: list[tuple], mistakes: Callable, fallback_hint: Callable,
+                       draw: str) -> None:
+    """The checks of a weight initialiser ``fn(fan_in, fan_out, rng) -> W (fan_in, fan_out)``.
+
+    specs / hidden_specs: ``(fan_in, fan_out, seed)`` per case. ``reference`` is nnlib's
+    initialiser; ``mistakes(fan_in, fan_out, seed)`` the named mistakes (see ``close``);
+    ``fallback_hint(got, expected, fan_in, fan_out, rng_used)`` a hint for weights of the right
+    shape that no known mistake explains; ``draw`` the one call that draws W, as the student
+    would write it. Each case also checks that ``rng`` drew nothing else.
+    """
+    specs = specs + (hidden_specs if hidden else [])
     cases = numbered([Case(f"fan_in={fi}, fan_out={fo}, rng = np.random.default_rng({seed})")
                       for fi, fo, seed in specs])
     for case, (fan_in, fan_out, seed) in zip(cases, specs):
@@ -600,28 +606,41 @@ def check_glorot_uniform(fn, hidden: bool) -> None:
         got = run(fn, case, fan_in, fan_out, rng, names=["fan_in", "fan_out", "rng"],
                   mutation_ok=(2,))
         reference_rng = case_rng(seed)
-        expected = nnlib.glorot_uniform(fan_in, fan_out, reference_rng)
-        b = nnlib.init.glorot_bound(fan_in, fan_out)
+        expected = reference(fan_in, fan_out, reference_rng)
         rng_used = rng.bit_generator.state != case_rng(seed).bit_generator.state
+        size = (int(fan_in), int(fan_out))
 
-        def shape_hint(shape, size=(fan_in, fan_out)):
+        def shape_hint(shape, size=size):
             if tuple(shape) == size[::-1]:
                 return "W has shape (fan_in, fan_out): draw with size=(fan_in, fan_out)"
             return None
 
         try:
             close(got, expected, case, what="W", rtol=1e-12, atol=1e-15, shape_hint=shape_hint,
-                  mistakes=_glorot_mistakes(fan_in, fan_out, seed))
+                  mistakes=mistakes(*size, seed))
         except Failure as failure:
             if (failure.hint is None and isinstance(got, np.ndarray)
                     and got.shape == expected.shape and got.dtype.kind in "biuf"):
-                failure.hint = _glorot_fallback_hint(got, expected, b, rng_used)
+                failure.hint = fallback_hint(got, expected, *size, rng_used)
             raise
         if rng.bit_generator.state != reference_rng.bit_generator.state:
-            raise Failure("the weights are right, but `rng` was used for more random numbers "
-                          "than rng.uniform(-b, b, size=(fan_in, fan_out)) draws", case=case,
+            raise Failure(f"the weights are right, but `rng` was used for more random numbers "
+                          f"than one {draw} draws", case=case,
                           hint="draw the weights once and nothing else, so that what is drawn "
                                "next from the same rng is what it should be")
+
+
+@exercise("glorot_uniform")
+def check_glorot_uniform(fn, hidden: bool) -> None:
+    check_weight_draws(
+        fn, hidden, reference=nnlib.glorot_uniform,
+        specs=[(3, 5, 401), (6, 2, 402), (4, 4, 403)],
+        hidden_specs=[(784, 100, 404), (100, 10, 405), (1, 1, 406), (2, 7, 407),
+                      (np.int64(5), np.int64(3), 408)],
+        mistakes=_glorot_mistakes,
+        fallback_hint=lambda got, expected, fan_in, fan_out, rng_used: _glorot_fallback_hint(
+            got, expected, nnlib.init.glorot_bound(fan_in, fan_out), rng_used),
+        draw="rng.uniform(-b, b, size=(fan_in, fan_out))")
 
 
 # --- two-layer network ------------------------------------------------------------------------

@@ -48,7 +48,7 @@ from nnlib.training_loop import run_epoch
 
 from ..compare import as_array, as_float, close, close_dict, close_scalar, low_precision, matches
 from ..core import Case, Failure, case_rng, exercise, numbered, run
-from .backprop import _numeric_close, _shapes, _unpack
+from .backprop import _numeric_close, _shapes, _unpack, check_weight_draws
 from .data import _attempt
 from .optimizers import (
     Rule,
@@ -175,38 +175,15 @@ def _he_fallback_hint(got: np.ndarray, fan_in: int, rng_used: bool) -> str:
 @exercise("he_normal")
 def check_he_normal(fn, hidden: bool) -> None:
     """he_normal(fan_in, fan_out, rng) -> rng.normal(0, sqrt(2 / fan_in), (fan_in, fan_out))."""
-    specs = [(3, 5, 701), (6, 2, 702), (4, 4, 703)]
-    if hidden:
-        specs += [(784, 100, 704), (100, 10, 705), (1, 1, 706), (2, 7, 707), (64, 64, 708),
-                  (np.int64(5), np.int64(3), 709)]
-    cases = numbered([Case(f"fan_in={fi}, fan_out={fo}, rng = np.random.default_rng({seed})")
-                      for fi, fo, seed in specs])
-    for case, (fan_in, fan_out, seed) in zip(cases, specs):
-        rng = case_rng(seed)
-        got = run(fn, case, fan_in, fan_out, rng, names=["fan_in", "fan_out", "rng"],
-                  mutation_ok=(2,))
-        reference_rng = case_rng(seed)
-        expected = nnlib.he_normal(fan_in, fan_out, reference_rng)
-        rng_used = rng.bit_generator.state != case_rng(seed).bit_generator.state
-
-        def shape_hint(shape, size=(int(fan_in), int(fan_out))):
-            if tuple(shape) == size[::-1]:
-                return "W has shape (fan_in, fan_out): draw with size=(fan_in, fan_out)"
-            return None
-
-        try:
-            close(got, expected, case, what="W", rtol=1e-12, atol=1e-15, shape_hint=shape_hint,
-                  mistakes=_he_mistakes(int(fan_in), int(fan_out), seed))
-        except Failure as failure:
-            if (failure.hint is None and isinstance(got, np.ndarray)
-                    and got.shape == expected.shape):
-                failure.hint = _he_fallback_hint(got, int(fan_in), rng_used)
-            raise
-        if rng.bit_generator.state != reference_rng.bit_generator.state:
-            raise Failure("the weights are right, but `rng` was used for more random numbers "
-                          "than one rng.normal(0.0, std, size=(fan_in, fan_out)) draws", case=case,
-                          hint="draw the weights once and nothing else, so that what is drawn "
-                               "next from the same rng is what it should be")
+    check_weight_draws(
+        fn, hidden, reference=nnlib.he_normal,
+        specs=[(3, 5, 701), (6, 2, 702), (4, 4, 703)],
+        hidden_specs=[(784, 100, 704), (100, 10, 705), (1, 1, 706), (2, 7, 707), (64, 64, 708),
+                      (np.int64(5), np.int64(3), 709)],
+        mistakes=_he_mistakes,
+        fallback_hint=lambda got, expected, fan_in, fan_out, rng_used: _he_fallback_hint(
+            got, fan_in, rng_used),
+        draw="rng.normal(0.0, std, size=(fan_in, fan_out))")
 
 
 # --- batchnorm_forward ------------------------------------------------------------------------
