@@ -12,3 +12,20 @@ def failure(name: str, candidate, hidden: bool = False) -> str:
     with pytest.raises(AssertionError) as info:
         check(name, candidate, hidden=hidden)
     return str(info.value)
+
+
+# --- candidates that crash or return the wrong thing, for every catalogue ----------------------
+def raises(*args, **kwargs):
+    raise ValueError("boom")
+
+
+def not_implemented(*args, **kwargs):
+    raise NotImplementedError()
+
+
+def returns_none(*args, **kwargs):
+    return None
+
+
+def returns_text(*args, **kwargs):
+    return "done"

@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
+from checking import not_implemented, returns_none, returns_text
 from float32 import in_float32
 
 import nnlib
@@ -662,18 +663,6 @@ def raises_value_error(*args):
     raise ValueError("shapes (4,3) and (5,3) not aligned")
 
 
-def not_implemented(*args):
-    raise NotImplementedError()
-
-
-def returns_none(*args):
-    return None
-
-
-def returns_string(*args):
-    return "done"
-
-
 def returns_nan_pair(x, *args):
     return np.full(np.shape(x), np.nan), np.full(np.shape(x), np.nan)
 
@@ -683,7 +672,7 @@ def returns_nan_pair(x, *args):
     (raises_value_error, "it raised ValueError"),
     (not_implemented, "not implemented yet"),
     (returns_none, "None"),
-    (returns_string, "str"),
+    (returns_text, "str"),
 ], ids=["raises", "not_implemented", "none", "string"])
 def test_broken_candidate_fails_clearly(name, candidate, fragment):
     message = fails_with(name, candidate, fragment)

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 import pytest
-from checking import failure
+from checking import failure, not_implemented
 from float32 import in_float32
 
 import nnlib
@@ -143,10 +143,6 @@ GRADIENT_MISTAKES = [
 def test_numeric_gradient_mistake(candidate, hint):
     message = failure("numeric_gradient", candidate)
     assert hint in message, message
-
-
-def not_implemented(*args, **kwargs):
-    raise NotImplementedError
 
 
 def test_numeric_gradient_odd_results():

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from checking import failure
+from checking import failure, not_implemented, returns_none, returns_text
 from float32 import in_float32
 
 import nnlib
@@ -361,16 +361,6 @@ def test_hidden_cases_catch_what_visible_ones_miss():
 
 
 # --- candidates that break in other ways ------------------------------------------------------
-def not_implemented(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def returns_none(*args, **kwargs):
-    return None
-
-
-def returns_string(*args, **kwargs):
-    return "done"
 
 
 @pytest.mark.parametrize("name", EXERCISES)
@@ -394,7 +384,7 @@ def test_returns_none(name, expected):
     ("iterate_minibatches", "batch 0 is a str"),
 ])
 def test_returns_wrong_type(name, expected):
-    assert expected in failure(name, returns_string)
+    assert expected in failure(name, returns_text)
 
 
 @pytest.mark.parametrize("name, candidate, expected", [

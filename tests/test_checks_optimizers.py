@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
-from checking import failure
+from checking import failure, not_implemented, raises, returns_none, returns_text
 from float32 import in_float32
 
 import nnlib
@@ -563,20 +563,6 @@ def test_adam_late_t_at_step_one_names_the_division_by_zero():
 
 
 # --- candidates that crash or return the wrong thing -----------------------------------------
-def raises(*args, **kwargs):
-    raise ValueError("boom")
-
-
-def not_implemented(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def returns_none(*args, **kwargs):
-    return None
-
-
-def returns_text(*args, **kwargs):
-    return "done"
 
 
 BROKEN = [(raises, "it raised ValueError: boom"), (not_implemented, "not implemented yet"),

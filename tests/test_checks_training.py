@@ -13,7 +13,7 @@ import copy
 
 import numpy as np
 import pytest
-from checking import failure
+from checking import failure, not_implemented, raises, returns_none, returns_text
 
 import nnlib
 from autograder import check
@@ -780,20 +780,6 @@ def test_the_dgamma_axis_mistake_is_named_by_its_value_on_a_square_batch():
 
 
 # --- candidates that crash or return the wrong thing ------------------------------------------
-def raises(*args, **kwargs):
-    raise ValueError("boom")
-
-
-def not_implemented(*args, **kwargs):
-    raise NotImplementedError()
-
-
-def returns_none(*args, **kwargs):
-    return None
-
-
-def returns_text(*args, **kwargs):
-    return "done"
 
 
 BROKEN = [(raises, "it raised ValueError: boom"), (not_implemented, "not implemented yet"),

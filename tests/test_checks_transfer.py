@@ -7,7 +7,7 @@ import copy
 
 import numpy as np
 import pytest
-from checking import failure
+from checking import failure, not_implemented, returns_none
 
 import nnlib
 from autograder import check
@@ -320,14 +320,6 @@ def test_head_from_global_random_is_refused():
 # --- candidates that crash or return the wrong thing -----------------------------------------
 def raises(*args):
     raise KeyError("W0")
-
-
-def not_implemented(*args):
-    raise NotImplementedError()
-
-
-def returns_none(*args):
-    return None
 
 
 def returns_list(*args):
