@@ -31,7 +31,7 @@ from traitlets import Bool, Integer
 
 from ..notebook import graded_cells
 from .kernel import SERVE, AsyncSandboxKernelManager, Kernel, accept, listen
-from .needed import cells_needed
+from .needed import is_course_cell, needed, without_unused_imports
 from .proxy import Channel
 from .verify import Verdict, verify
 
@@ -67,13 +67,17 @@ def student_cells(nb, skip: set[int]) -> list[int]:
 
 
 def fresh_kernel(nb, notebook: str, folder: str, skip: set[int], timeout: float,
-                 sandboxed: bool = True):
-    """A function that starts a new kernel, runs the notebook's student cells in it, and
-    returns that kernel's ``open_channel`` (for checking after an earlier kernel broke)."""
+                 sandboxed: bool = True, sources: dict[int, str] | None = None):
+    """A function that starts a new kernel, runs the notebook's student cells in it (the
+    source of cell ``i`` replaced by ``sources[i]`` where given), and returns that kernel's
+    ``open_channel`` (for checking after an earlier kernel broke)."""
+    sources = sources or {}
+
     def start():
         kernel = Kernel(notebook, folder, sandboxed=sandboxed)
         for index in student_cells(nb, skip):
-            status, _ = kernel.execute(nb.cells[index].source, timeout=timeout)
+            source = sources.get(index, nb.cells[index].source)
+            status, _ = kernel.execute(source, timeout=timeout)
             if status in ("hung", "died"):
                 break
         _KERNELS.append(kernel)
@@ -133,9 +137,15 @@ class SandboxedExecute(Execute):
         tests = graded_cells(nb)
         exercises = [(name, expr) for cell in tests for name, expr in cell.exercises]
         code = {i for i, c in enumerate(nb.cells) if c.cell_type == "code"}
-        self.not_needed = code - cells_needed(nb, [e for _, e in exercises],
-                                              {c.index for c in tests}) \
-            if self.only_needed else set()
+        self.not_needed, self.sources = set(), {}
+        if self.only_needed:
+            kept, wanted = needed(nb, [e for _, e in exercises], {c.index for c in tests})
+            self.not_needed = code - kept
+            for i in kept:  # the course's import cell without the demonstrations' modules
+                if is_course_cell(nb.cells[i]):
+                    source = without_unused_imports(nb.cells[i].source, wanted)
+                    if source != nb.cells[i].source:
+                        self.sources[i] = source
         left_out: dict[int, str] = {}
         verdicts: dict[str, Verdict] = {}
         for _attempt in range(self.max_reruns + 1):
@@ -174,7 +184,7 @@ class SandboxedExecute(Execute):
                             f"the notebook had run for {self.notebook_timeout} s")]
                         continue
                     try:
-                        self.preprocess_cell(self.nb.cells[index], resources, index)
+                        self._run_cell(index, resources)
                     except DeadKernelError:
                         raise _Rerun(index, "it killed the kernel (os._exit, a crash, or out "
                                             "of memory)") from None
@@ -182,10 +192,22 @@ class SandboxedExecute(Execute):
                         raise _Rerun(index, f"it kept running {self.timeout} s and ignored "
                                             "the interrupt") from None
                 fresh = fresh_kernel(self.nb, self._assignment, self._folder, left_out,
-                                     timeout=self.timeout or 60, sandboxed=self.sandboxed)
+                                     timeout=self.timeout or 60, sandboxed=self.sandboxed,
+                                     sources=self.sources)
                 return verify(exercises, self._open_channel, fresh, hidden=self.hidden)
         finally:
             shutdown_fresh_kernels()
+
+    def _run_cell(self, index: int, resources) -> None:
+        """Run cell ``index`` (its ``self.sources`` version if it has one); the notebook
+        keeps the cell's own source."""
+        cell = self.nb.cells[index]
+        original = cell.source
+        cell.source = self.sources.get(index, original)
+        try:
+            self.preprocess_cell(cell, resources, index)
+        finally:
+            cell.source = original
 
     def _open_channel(self) -> Channel:
         alive = run_sync(self.km.is_alive)

@@ -114,6 +114,11 @@ def _expression_names(expr: str) -> set[str]:
 
 def cells_needed(nb, candidates: list[str], tests: set[int]) -> set[int]:
     """Indices of the code cells grading runs (``tests``, the test cells, aside)."""
+    return needed(nb, candidates, tests)[0]
+
+
+def needed(nb, candidates: list[str], tests: set[int]) -> tuple[set[int], set[str]]:
+    """(``cells_needed``, every name the kept cells and the candidates read)."""
     cells = {i: c for i, c in enumerate(nb.cells) if c.cell_type == "code" and i not in tests}
     parsed = {i: names_of(c.source) for i, c in cells.items()}
     keep = {i for i, c in cells.items()
@@ -126,7 +131,46 @@ def cells_needed(nb, candidates: list[str], tests: set[int]) -> set[int]:
         more = {i for i in cells if i not in keep and parsed[i] is not None
                 and parsed[i][0] & wanted}
         if not more:
-            return keep
+            return keep, wanted
         keep |= more
         for i in more:
             wanted |= parsed[i][1]
+
+
+def is_course_cell(cell) -> bool:
+    """A locked cell of the course's own (nbgrader restores its source from the course's
+    notebook before grading: what a student wrote there never runs)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta.get("locked")) and not meta.get("solution") and not meta.get("grade")
+
+
+def without_unused_imports(source: str, wanted: set[str]) -> str:
+    """``source`` without the top-level imports of names nothing graded reads (``wanted``):
+    a course cell importing plotting and widget modules for the demonstrations costs each
+    graded kernel about a second of CPU. Everything else of the cell stays, in its order; a
+    cell that is not plain Python is returned as it is."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return source
+    lines = source.splitlines(keepends=True)
+    kept_parts, changed = [], False
+    for node in tree.body:
+        segment = "".join(lines[node.lineno - 1:node.end_lineno])
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and not any(
+                a.name == "*" for a in node.names):
+            aliases = [a for a in node.names if _bound_by(a, node) in wanted]
+            if len(aliases) != len(node.names):
+                changed = True
+                if not aliases:
+                    continue
+                node.names = aliases
+                segment = ast.unparse(node) + "\n"
+        kept_parts.append(segment)
+    return "".join(kept_parts) if changed else source
+
+
+def _bound_by(alias: ast.alias, node: ast.stmt) -> str:
+    if alias.asname:
+        return alias.asname
+    return alias.name.split(".")[0] if isinstance(node, ast.Import) else alias.name
