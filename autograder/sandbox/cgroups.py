@@ -174,6 +174,20 @@ class KernelCgroup:
             pass
         return 0
 
+    def peak_memory(self) -> int:
+        """The most memory the kernel's processes held together (v2: what they hold now,
+        where ``memory.peak`` is missing)."""
+        if "memory" in self.folders:
+            names = [self.folders["memory"] / "memory.max_usage_in_bytes"]
+        else:
+            names = [self.folders[""] / "memory.peak", self.folders[""] / "memory.current"]
+        for name in names:
+            try:
+                return int(name.read_text())
+            except (OSError, ValueError):
+                continue
+        return 0
+
     def death_reason(self) -> str | None:
         if self.oom_kills():
             return (f"the kernel used more than {_gib(self.limits.memory_bytes)} of memory (all "
