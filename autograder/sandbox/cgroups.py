@@ -118,7 +118,7 @@ class KernelCgroup:
         if parents is None:
             return None
         remove_stale(parents)
-        name = f"{PREFIX}{os.getpid()}-{next(_counter)}-{time.monotonic_ns() % 10**6}"
+        name = f"{PREFIX}{grader_tag()}-{next(_counter)}-{time.monotonic_ns() % 10**6}"
         folders = {c: p / name for c, p in parents.items()}
         group = cls(folders, limits)
         try:
@@ -232,18 +232,35 @@ def _kill_and_remove(folders: list[Path], wait: float = 5.0) -> None:
                 time.sleep(0.02)
 
 
-def _alive(pid: int) -> bool:
+def _pid_namespace() -> str:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return os.readlink("/proc/self/ns/pid").strip("pid:[]")
+    except OSError:
+        return "0"
+
+
+def grader_tag() -> str:
+    """``<pid namespace>-<pid>`` of this grader, in the names of what it makes: another
+    grader can tell whether it is gone (a pid says nothing across PID namespaces)."""
+    return f"{_pid_namespace()}-{os.getpid()}"
+
+
+def left_by_dead_grader(tag: str) -> bool:
+    """``tag`` starts with the ``grader_tag`` of a grader of this PID namespace that is gone."""
+    parts = tag.split("-")
+    if len(parts) < 2 or parts[0] != _pid_namespace() or not parts[1].isdigit():
         return False
-    except PermissionError:
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
         return True
-    return True
+    except OSError:
+        return False
+    return False
 
 
 def remove_stale(parents: dict[str, Path] | None = None) -> list[Path]:
-    """Remove kernels' cgroups whose grader (the pid in their name) is gone; the removed."""
+    """Remove kernels' cgroups whose grader is gone (``left_by_dead_grader``); the removed."""
     parents = _parents() if parents is None else parents
     removed = []
     for parent in (parents or {}).values():
@@ -253,13 +270,7 @@ def remove_stale(parents: dict[str, Path] | None = None) -> list[Path]:
             continue
         for child in children:
             parts = child.name[len(PREFIX):].split("-")
-            try:
-                owner = int(parts[0]) if len(parts) == 3 else None
-            except ValueError:
-                continue
-            if owner is None:
-                continue
-            if not _alive(owner):
+            if len(parts) == 4 and left_by_dead_grader(child.name[len(PREFIX):]):
                 _kill_and_remove([child], wait=1.0)
                 removed.append(child)
     return removed

@@ -61,21 +61,20 @@ RUNDIR_PREFIX = "nnsb-"
 
 
 def remove_stale_rundirs(folder: str = "/tmp") -> list[str]:
-    """Remove run folders (``nnsb-<grader pid>-...``) of graders that are gone; the removed.
+    """Remove run folders (``nnsb-<grader tag>-...``) of graders that are gone; the removed.
     Only ours: made by this user (or, as root, chowned to a sandbox user or back to root)."""
     removed = []
     for entry in os.scandir(folder):
         if not entry.name.startswith(RUNDIR_PREFIX) or not entry.is_dir(follow_symlinks=False):
             continue
-        owner_and_rest = entry.name[len(RUNDIR_PREFIX):].split("-")
-        if len(owner_and_rest) != 2:  # not made by this code (mkdtemp's part has no "-")
+        rest = entry.name[len(RUNDIR_PREFIX):]
+        if len(rest.split("-")) != 3:  # not made by this code (mkdtemp's part has no "-")
             continue
         try:
-            owner = int(owner_and_rest[0])
             mine = os.geteuid() == 0 or entry.stat(follow_symlinks=False).st_uid == os.geteuid()
-        except (ValueError, OSError):
+        except OSError:
             continue
-        if mine and not cgroups._alive(owner):
+        if mine and cgroups.left_by_dead_grader(rest):
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(entry.path)
     return removed
@@ -116,7 +115,7 @@ class _Sandboxed(LoggingConfigurable):
             _STALE_REMOVED = True
             remove_stale_rundirs()
             cgroups.remove_stale()
-        self.rundir = tempfile.mkdtemp(prefix=f"{RUNDIR_PREFIX}{os.getpid()}-", dir="/tmp")
+        self.rundir = tempfile.mkdtemp(prefix=f"{RUNDIR_PREFIX}{cgroups.grader_tag()}-", dir="/tmp")
         self.scratch = os.path.join(self.rundir, "files")  # copied to the kernel's tmpfs
         os.mkdir(self.scratch)
         self.transport = "ipc"
