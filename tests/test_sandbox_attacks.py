@@ -372,6 +372,32 @@ def test_a_kernel_stopped_for_memory_fails_with_the_reason(kernel_for, guard):
                       "together) and was stopped"), detail
 
 
+HOG_SOFTMAX = "def softmax(scores):\n" + "".join(
+    "    " + line + "\n" for line in OUTGROW.strip().splitlines()) + "    return scores\n"
+
+
+def test_an_exercise_that_outgrows_the_memory_fails_alone_with_the_reason(kernel_for, guard):
+    """The same, while the grader checks: the exercise whose call stopped the kernel fails,
+    saying why; the one before passed, and the one after is checked in a fresh kernel."""
+    limits = bubblewrap.Limits(memory_bytes=MEMORY_LIMIT)
+    sol = _solutions()
+    cells = sol["mse_loss"] + "\n" + HOG_SOFTMAX + "\n" + sol["cross_entropy_loss"]
+
+    def started():
+        k = kernel_for(limits=limits)
+        _started_as(k, guard)
+        execute(k, cells)
+        return k.channel
+
+    exercises = [("mse_loss", "mse_loss"), ("softmax", "softmax"),
+                 ("cross_entropy_loss", "cross_entropy_loss")]
+    verdicts = verify(exercises, started(), started, hidden=False)
+    assert verdicts["mse_loss"].passed, verdicts["mse_loss"].message
+    assert not verdicts["softmax"].passed
+    assert "used more than 1 GiB of memory" in verdicts["softmax"].message, verdicts
+    assert verdicts["cross_entropy_loss"].passed, verdicts["cross_entropy_loss"].message
+
+
 WORK = """import time
 def work(seconds):
     n, end = 0, time.time() + seconds

@@ -113,8 +113,7 @@ class _Sandboxed(LoggingConfigurable):
             bubblewrap.require()
         if not _STALE_REMOVED:
             _STALE_REMOVED = True
-            remove_stale_rundirs()
-            cgroups.remove_stale()
+            remove_stale_rundirs()  # (cgroups: KernelCgroup.create)
         self.rundir = tempfile.mkdtemp(prefix=f"{RUNDIR_PREFIX}{cgroups.grader_tag()}-", dir="/tmp")
         self.scratch = os.path.join(self.rundir, "files")  # copied to the kernel's tmpfs
         os.mkdir(self.scratch)
@@ -269,11 +268,14 @@ class Drain:
         poller.register(self.socket, zmq.POLLIN)
         while not self._stop.is_set():
             try:
-                if not poller.poll(100):
+                if not poller.poll(50):
                     continue
                 while not self._stop.is_set():
                     self.socket.recv(zmq.NOBLOCK, copy=False)
                     self.dropped += 1
+                    while self.socket.get(zmq.RCVMORE):  # a message's frames come together:
+                        self.socket.recv(copy=False)  # never stop in the middle of one
+                        self.dropped += 1
             except zmq.Again:
                 continue
             except zmq.ZMQError:
