@@ -350,12 +350,12 @@ def test_a_kernels_processes_together_stay_within_its_memory_limit(kernel_for, g
 
 OUTGROW = """
 import subprocess, sys, time
-mine = bytearray(230 * 2**20)  # the kernel holds the most (its address space is 1 GiB too)
+mine = bytearray(150 * 2**20)  # the kernel holds the most (its address space is 1 GiB too)
 mine[::4096] = b"x" * len(mine[::4096])
-hold = ("import time; b = bytearray(200 * 2**20); b[::4096] = b'x' * len(b[::4096]); "
+hold = ("import time; b = bytearray(120 * 2**20); b[::4096] = b'x' * len(b[::4096]); "
         "print('held', flush=True); time.sleep(20)")
 procs = [subprocess.Popen([sys.executable, "-c", hold], stdout=subprocess.PIPE, text=True)
-         for _ in range(4)]
+         for _ in range(7)]
 held = [p.stdout.readline() for p in procs]
 time.sleep(5)
 """
@@ -376,16 +376,17 @@ HOG_SOFTMAX = "def softmax(scores):\n" + "".join(
     "    " + line + "\n" for line in OUTGROW.strip().splitlines()) + "    return scores\n"
 
 
-def test_an_exercise_that_outgrows_the_memory_fails_alone_with_the_reason(kernel_for, guard):
+def test_an_exercise_that_outgrows_the_memory_fails_alone_with_the_reason(kernel_for):
     """The same, while the grader checks: the exercise whose call stopped the kernel fails,
-    saying why; the one before passed, and the one after is checked in a fresh kernel."""
+    saying why; the one before passed, and the one after is checked in a fresh kernel. (With
+    whichever guard this machine has: the reason reaches the verdict the same way.)"""
     limits = bubblewrap.Limits(memory_bytes=MEMORY_LIMIT)
     sol = _solutions()
-    cells = sol["mse_loss"] + "\n" + HOG_SOFTMAX + "\n" + sol["cross_entropy_loss"]
+    cells = "\n".join(["import numpy as np", sol["mse_loss"], HOG_SOFTMAX,
+                       sol["cross_entropy_loss"]])
 
     def started():
         k = kernel_for(limits=limits)
-        _started_as(k, guard)
         execute(k, cells)
         return k.channel
 
