@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -125,7 +126,13 @@ class KernelCgroup:
             for folder in folders.values():
                 folder.mkdir()
             group._configure()
-        except OSError:
+            # joining can still be refused (a container's delegation rules): try it once
+            joined = subprocess.run(group.join(["true"]), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    timeout=10).returncode == 0
+        except (OSError, subprocess.SubprocessError):
+            joined = False
+        if not joined:
             group.remove()
             return None
         return group
