@@ -8,14 +8,18 @@ Inside (``command``):
   the reference of every exercise of the notebook being graded (and the helpers that compute
   the same thing, ``nnlib.EQUIVALENTS``) replaced by a function that raises, autograder
   reduced to the kernel side of the channel and a ``check`` that says grading happens outside;
-- a private writable scratch folder (the kernel's working directory and home, holding a copy
-  of the student's own files), a private ``/tmp``, and the run folder with the kernel's IPC
-  sockets and the grader's channel;
+- a private ``/tmp``: a tmpfs of at most ``Limits.disk_bytes``, holding the kernel's writable
+  scratch folder (its working directory and home: a copy of the student's own files, made
+  from the run folder's ``files`` as the kernel starts), so nothing it writes reaches the
+  host's disk; the run folder with the kernel's IPC sockets and the grader's channel, which is
+  root's and read-only for the kernel once it has started (as root);
 - its own network namespace (no network at all: the kernel is reached over unix sockets), its
   own PID namespace (nothing it starts outlives it), a new session, an empty environment but
   for a few variables, and no capabilities: as root, the kernel runs as an unprivileged user
   of its own (``sandbox_uid``);
-- limits (``Limits``) on address space, processes, file size and CPU time.
+- limits (``Limits``) on address space, processes, file size and CPU time per process
+  (``prlimit``); the limits for all of a kernel's processes together (memory, CPU share,
+  processes) are its cgroup's (``cgroups``) or, without cgroups, the watchdog's (``watchdog``).
 """
 
 from __future__ import annotations
@@ -39,10 +43,16 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Limits:
+    """What one kernel may use: per process (prlimit) and, with its cgroup or watchdog, all
+    its processes together (memory, processes, CPU)."""
+
     memory_bytes: int = 4 * 2**30
     processes: int = 128
     file_bytes: int = 64 * 2**20
     cpu_seconds: int = 1200
+    cpu_cores: float = 1.0
+    disk_bytes: int = 512 * 2**20
+    """The sandbox's /tmp (scratch folder included): a tmpfs of this size."""
 
     def prlimit(self, switch_user: bool) -> list[str]:
         args = ["prlimit", f"--as={self.memory_bytes}", f"--fsize={self.file_bytes}",
@@ -88,13 +98,23 @@ def _dirs_to(path: str, made: set[str]) -> list[str]:
     return args
 
 
-def command(inner: list[str], *, rundir: str, scratch: str, packages: dict[str, str],
+SCRATCH = "/tmp/home"
+"""The kernel's working directory and home, on the sandbox's /tmp (a tmpfs)."""
+
+PRELUDE = 'mkdir -p "$HOME" && cp -R "$1"/. "$HOME"/ && cd "$HOME" && shift && exec "$@"'
+"""sh -c, in the sandbox as the kernel's user: the student's files into the scratch folder,
+then exec the kernel."""
+
+
+def command(inner: list[str], *, rundir: str, files: str, packages: dict[str, str],
             limits: Limits = Limits(), uid: int | None = None) -> list[str]:
     """The command line running ``inner`` (the kernel) in the sandbox.
 
+    files: the folder (in ``rundir``) whose copy the kernel starts in (``SCRATCH``).
     packages: real path of an importable package -> the folder to show there instead.
     uid: the user the kernel runs as (root only; None keeps the caller's).
     """
+    scratch = SCRATCH
     made: set[str] = set()
     args = [BWRAP, "--die-with-parent", "--new-session", "--clearenv"]
     if is_root():
@@ -110,15 +130,15 @@ def command(inner: list[str], *, rundir: str, scratch: str, packages: dict[str, 
         elif os.path.isdir(host):
             args += ["--ro-bind", host, host]
     args += ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc",
-             "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+             "--dev", "/dev", "--proc", "/proc",
+             "--perms", "01777", "--size", str(limits.disk_bytes), "--tmpfs", "/tmp"]
     python_dirs = sorted({_real(sys.base_prefix), _real(sys.prefix)})
     for folder in python_dirs:
         if not folder.startswith("/usr/"):
             args += _dirs_to(folder, made) + ["--ro-bind", folder, folder]
     for real, shown in packages.items():
         args += _dirs_to(real, made) + ["--ro-bind", shown, real]
-    for folder in (rundir, scratch):
-        args += _dirs_to(folder, made) + ["--bind", folder, folder]
+    args += _dirs_to(rundir, made) + ["--bind", rundir, rundir]
     env = {"HOME": scratch, "PATH": f"{os.path.dirname(sys.executable)}:/usr/bin:/bin",
            "LANG": "C.UTF-8", "IPYTHONDIR": f"{scratch}/.ipython",
            "MPLCONFIGDIR": f"{scratch}/.matplotlib", "MPLBACKEND": "Agg",
@@ -131,11 +151,12 @@ def command(inner: list[str], *, rundir: str, scratch: str, packages: dict[str, 
             env[name] = os.environ[name]
     for name, value in env.items():
         args += ["--setenv", name, value]
-    args += ["--chdir", scratch]
+    args += ["--chdir", "/tmp"]
     if uid is not None:
         args += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
                  "--inh-caps=-all", "--bounding-set=-all", "--"]
-    return limits.prlimit(uid is not None) + args + inner
+    prelude = ["/bin/sh", "-c", PRELUDE, "sh", files]
+    return limits.prlimit(uid is not None) + args + prelude + inner
 
 
 # --- what the kernel may import ------------------------------------------------------------

@@ -30,7 +30,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
 from ..notebook import graded_cells
-from .kernel import SERVE, AsyncSandboxKernelManager, Kernel, accept, listen
+from .kernel import SERVE, AsyncSandboxKernelManager, Kernel, accept, drain, listen, stop_drain
 from .needed import is_course_cell, needed, without_unused_imports
 from .proxy import Channel
 from .verify import Verdict, verify
@@ -174,6 +174,7 @@ class SandboxedExecute(Execute):
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
         self._output_bytes: dict[int, int] = {}
+        self._drain = None
         try:
             with self.setup_kernel():
                 self.km.lock_rundir()
@@ -186,15 +187,19 @@ class SandboxedExecute(Execute):
                     try:
                         self._run_cell(index, resources)
                     except DeadKernelError:
-                        raise _Rerun(index, "it killed the kernel (os._exit, a crash, or out "
-                                            "of memory)") from None
+                        raise _Rerun(index, self.km.stopped_for() or "it killed the kernel "
+                                     "(os._exit, a crash, or out of memory)") from None
                     except CellTimeoutError:
                         raise _Rerun(index, f"it kept running {self.timeout} s and ignored "
                                             "the interrupt") from None
                 fresh = fresh_kernel(self.nb, self._assignment, self._folder, left_out,
                                      timeout=self.timeout or 60, sandboxed=self.sandboxed,
                                      sources=self.sources)
-                return verify(exercises, self._open_channel, fresh, hidden=self.hidden)
+                try:
+                    return verify(exercises, self._open_channel, fresh, hidden=self.hidden)
+                finally:
+                    stop_drain(self._drain)
+                    self._drain = None
         finally:
             shutdown_fresh_kernels()
 
@@ -213,5 +218,7 @@ class SandboxedExecute(Execute):
         alive = run_sync(self.km.is_alive)
         server, path = listen(self.km.rundir)
         self.kc.execute(SERVE.format(path=path), store_history=False, allow_stdin=False)
+        self._drain = drain(self.kc, getattr(self, "_drain", None))
         conn = accept(server, alive)
-        return Channel(conn, interrupt=run_sync(self.km.interrupt_kernel), alive=alive)
+        return Channel(conn, interrupt=run_sync(self.km.interrupt_kernel), alive=alive,
+                       stopped_for=self.km.stopped_for)

@@ -3,8 +3,12 @@
 ``SandboxKernelManager`` (and its asynchronous twin, which nbgrader's execution uses) start a
 python3 kernel through ``bubblewrap.command``: IPC transport in a short private run folder, an
 interrupt sent as a message (the sandbox's PID namespace hides the kernel from signals sent by
-PID), and the folder's files removed when the kernel goes. ``Kernel`` wraps one for the
-verifier and the self-check: execute a cell under a deadline, and ``channel()`` for the proxies.
+PID), all its processes together in a cgroup of their own (``cgroups``) or, where there is
+none, watched (``watchdog``), and the folder, the cgroup and every process removed when the
+kernel goes (and, for a grader that was killed, by the next one: ``remove_stale_rundirs``).
+``Kernel`` wraps one for the verifier and the self-check: execute a cell under a deadline, and
+``channel()`` for the proxies (while a channel is open, the kernel's IOPub messages are read
+and dropped: ``drain``).
 """
 
 from __future__ import annotations
@@ -16,16 +20,19 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+import zmq
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager, KernelManager
-from traitlets import Bool, Unicode
+from traitlets import Any, Bool, Unicode
 from traitlets.config import LoggingConfigurable
 
-from . import bubblewrap
+from . import bubblewrap, cgroups
 from .proxy import Channel
+from .watchdog import Watchdog
 
 COPY_LIMIT = 50 * 2**20
 """Bytes of the student's own folder copied into the kernel's scratch folder at most."""
@@ -50,6 +57,32 @@ def _copy_files(source: str, target: Path) -> None:
         shutil.copy(path, target / rel)
 
 
+RUNDIR_PREFIX = "nnsb-"
+
+
+def remove_stale_rundirs(folder: str = "/tmp") -> list[str]:
+    """Remove run folders (``nnsb-<grader tag>-...``) of graders that are gone; the removed.
+    Only ours: made by this user (or, as root, chowned to a sandbox user or back to root)."""
+    removed = []
+    for entry in os.scandir(folder):
+        if not entry.name.startswith(RUNDIR_PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        rest = entry.name[len(RUNDIR_PREFIX):]
+        if len(rest.split("-")) != 3:  # not made by this code (mkdtemp's part has no "-")
+            continue
+        try:
+            mine = os.geteuid() == 0 or entry.stat(follow_symlinks=False).st_uid == os.geteuid()
+        except OSError:
+            continue
+        if mine and cgroups.left_by_dead_grader(rest):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.path)
+    return removed
+
+
+_STALE_REMOVED = False
+
+
 def _seed_matplotlib(target: Path) -> None:
     """Matplotlib's font list, so that the kernel does not rebuild it (seconds) on import."""
     try:
@@ -69,12 +102,20 @@ class _Sandboxed(LoggingConfigurable):
     notebook = Unicode("", help="the notebook graded: its exercises' references are withheld")
     files_from = Unicode("", help="the student's folder, copied into the scratch folder")
     sandboxed = Bool(True, help="False: a plain kernel (self-learners without bubblewrap)")
+    limits = Any(bubblewrap.Limits(), help="a bubblewrap.Limits: what the kernel may use")
+
+    cgroup: cgroups.KernelCgroup | None = None
+    watchdog: Watchdog | None = None
 
     def _setup_sandbox(self):
+        global _STALE_REMOVED
         if self.sandboxed:
             bubblewrap.require()
-        self.rundir = tempfile.mkdtemp(prefix="nnsb-", dir="/tmp")
-        self.scratch = os.path.join(self.rundir, "home")
+        if not _STALE_REMOVED:
+            _STALE_REMOVED = True
+            remove_stale_rundirs()  # (cgroups: KernelCgroup.create)
+        self.rundir = tempfile.mkdtemp(prefix=f"{RUNDIR_PREFIX}{cgroups.grader_tag()}-", dir="/tmp")
+        self.scratch = os.path.join(self.rundir, "files")  # copied to the kernel's tmpfs
         os.mkdir(self.scratch)
         self.transport = "ipc"
         self.ip = os.path.join(self.rundir, "k")
@@ -94,6 +135,22 @@ class _Sandboxed(LoggingConfigurable):
             kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
         return kernel_cmd, kw
 
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        process = getattr(self.provisioner, "process", None)
+        if self.sandboxed and self.cgroup is None and process is not None:
+            self.watchdog = Watchdog(process.pid, self.limits)
+
+    def stopped_for(self) -> str | None:
+        """Why the kernel's limits stopped it (or one of its processes), or None."""
+        if self.watchdog is not None and self.watchdog.reason:
+            return self.watchdog.reason
+        return self.cgroup.death_reason() if self.cgroup is not None else None
+
+    def death_reason(self) -> str:
+        """Why the kernel is gone, as the student reads it."""
+        return self.stopped_for() or "the kernel died (os._exit, a crash, or out of memory)"
+
     def format_kernel_cmd(self, extra_arguments=None):
         inner = super().format_kernel_cmd(extra_arguments)
         scratch = Path(self.scratch)
@@ -110,18 +167,35 @@ class _Sandboxed(LoggingConfigurable):
                     os.chown(os.path.join(root, name), self.uid, self.uid)
             os.chown(self.rundir, self.uid, self.uid)
             os.chmod(self.connection_file, 0o644)
-        return bubblewrap.command(inner, rundir=self.rundir, scratch=self.scratch,
-                                  packages=packages, uid=self.uid)
+        command = bubblewrap.command(inner, rundir=self.rundir, files=self.scratch,
+                                     packages=packages, limits=self.limits, uid=self.uid)
+        self._release_limits()  # a restart: the old kernel's cgroup goes with it
+        self.cgroup = cgroups.KernelCgroup.create(self.limits)
+        return self.cgroup.join(command) if self.cgroup else command
 
     def lock_rundir(self) -> None:
-        """Once the kernel has made its sockets: its run folder back to root, read-only for
-        the kernel, so that it cannot swap a socket (its own, or the grader's channel) for a
-        symlink to something of the host's. (As the same user, without root, it could.)"""
+        """Once the kernel has made its sockets: its run folder and the files in it back to
+        root, read-only for the kernel, so that it cannot swap a socket (its own, or the
+        grader's channel) for a symlink to something of the host's, nor write to the host's
+        disk. (As the same user, without root, it could.)"""
         if self.uid is not None:
+            for root, dirs, files in os.walk(self.rundir):
+                for name in [*dirs, *files]:
+                    path = os.path.join(root, name)
+                    if not os.path.islink(path):
+                        os.chown(path, 0, 0)
             os.chown(self.rundir, 0, 0)
             os.chmod(self.rundir, 0o755)
 
+    def _release_limits(self) -> None:
+        if self.watchdog is not None:
+            self.watchdog.stop()
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+
     def _remove_rundir(self):
+        self._release_limits()
         shutil.rmtree(getattr(self, "rundir", ""), ignore_errors=True)
 
 
@@ -177,12 +251,60 @@ def accept(server: socket.socket, alive, timeout: float = 30.0) -> socket.socket
         server.close()
 
 
+class Drain:
+    """Reads a kernel's IOPub messages and drops them, frame by frame, while nobody else reads
+    them (the grader checking exercises): ZeroMQ would otherwise keep receiving them into the
+    grader's memory (its queue bounds messages, not bytes)."""
+
+    def __init__(self, sock):
+        self.socket = zmq.Socket.shadow(sock.underlying)
+        self.dropped = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="iopub-drain", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self.socket, zmq.POLLIN)
+        while not self._stop.is_set():
+            try:
+                if not poller.poll(50):
+                    continue
+                while not self._stop.is_set():
+                    self.socket.recv(zmq.NOBLOCK, copy=False)
+                    self.dropped += 1
+                    while self.socket.get(zmq.RCVMORE):  # a message's frames come together:
+                        self.socket.recv(copy=False)  # never stop in the middle of one
+                        self.dropped += 1
+            except zmq.Again:
+                continue
+            except zmq.ZMQError:
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def drain(kc, current: Drain | None) -> Drain:
+    """A drain of ``kc``'s IOPub (``current`` if it runs already)."""
+    return current if current is not None else Drain(kc.iopub_channel.socket)
+
+
+def stop_drain(current: Drain | None) -> None:
+    if current is not None:
+        current.stop()
+
+
 class Kernel:
     """One kernel for one student's notebook: execute cells, then open channels to check."""
 
-    def __init__(self, notebook: str, files_from: str, sandboxed: bool = True):
+    def __init__(self, notebook: str, files_from: str, sandboxed: bool = True,
+                 limits: bubblewrap.Limits | None = None):
+        self._drain: Drain | None = None
         self.km = SandboxKernelManager(kernel_name="python3", notebook=notebook,
-                                       files_from=str(files_from), sandboxed=sandboxed)
+                                       files_from=str(files_from), sandboxed=sandboxed,
+                                       limits=limits or bubblewrap.Limits())
         self.km.start_kernel(cwd=str(files_from) if files_from else None)
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -199,6 +321,8 @@ class Kernel:
     def execute(self, code: str, timeout: float, grace: float = 5.0,
                 output_limit: int = 2**20) -> tuple[str, str]:
         """Run ``code``; (status, detail) with status ok, error, interrupted, hung or died."""
+        stop_drain(self._drain)
+        self._drain = None
         msg_id = self.kc.execute(code, store_history=False, allow_stdin=False)
         deadline = time.monotonic() + timeout
         interrupted_at = None
@@ -219,7 +343,7 @@ class Kernel:
                         return "interrupted", error
                     return ("error", error) if error else ("ok", "")
             if msg is None and not self.km.is_alive():
-                return "died", "the kernel died (os._exit, a crash, or out of memory)"
+                return "died", self.km.death_reason()
             now = time.monotonic()
             if interrupted_at is None and now > deadline:
                 self.km.interrupt_kernel()
@@ -230,10 +354,14 @@ class Kernel:
     def channel(self) -> Channel:
         server, path = listen(self.km.rundir)
         self.kc.execute(SERVE.format(path=path), store_history=False, allow_stdin=False)
+        self._drain = drain(self.kc, self._drain)
         conn = accept(server, self.alive)
-        return Channel(conn, interrupt=self.km.interrupt_kernel, alive=self.alive)
+        return Channel(conn, interrupt=self.km.interrupt_kernel, alive=self.alive,
+                       stopped_for=self.km.stopped_for)
 
     def shutdown(self) -> None:
+        stop_drain(self._drain)
+        self._drain = None
         try:
             self.kc.stop_channels()
         except Exception:

@@ -133,10 +133,14 @@ def wire_drain_limit() -> int:
 class Channel:
     """One connection to a kernel's ``serve`` loop."""
 
-    def __init__(self, sock: socket.socket, interrupt, alive=lambda: True):
+    def __init__(self, sock: socket.socket, interrupt, alive=lambda: True,
+                 stopped_for=lambda: None):
+        """stopped_for(): why the kernel's limits stopped it (its cgroup or watchdog), or
+        None: that reason, when there is one, is the channel's."""
         self.sock = sock
         self.interrupt = interrupt
         self.alive = alive
+        self.stopped_for = stopped_for
         self.broken: str | None = None
         self._ids = itertools.count(1)
 
@@ -233,6 +237,7 @@ class Channel:
             return
 
     def _break(self, reason: str):
+        reason = self.stopped_for() or reason
         self.broken = reason
         raise ChannelBroken(reason)
 
