@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -91,9 +92,19 @@ pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.xdist_group("n
 
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory):
+def timings(artifacts):
+    """Seconds each step took, written to test-artifacts/gradescope-timings.txt."""
+    seconds: dict[str, float] = {}
+    yield seconds
+    (artifacts / "gradescope-timings.txt").write_text(
+        "".join(f"{name}: {value:.1f} s\n" for name, value in seconds.items()))
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory, timings):
     """The bundle built by the real command, unzipped and set up as Gradescope's image build
     does: (image folder, the zip, the instructor's grading folder)."""
+    started = time.monotonic()
     base = tmp_path_factory.mktemp("gradescope")
     grading = base / "instructor-grading"
     out = subprocess.run([sys.executable, "-m", "autograder", "gradescope", "--assignment", A,
@@ -101,6 +112,7 @@ def image(tmp_path_factory):
                          cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
     bundle = grading / "gradescope" / f"{A}.zip"
+    timings["python -m autograder gradescope"] = time.monotonic() - started
     image = base / "image"
     (image / "source").mkdir(parents=True)
     with zipfile.ZipFile(bundle) as zf:
@@ -109,6 +121,7 @@ def image(tmp_path_factory):
             os.chmod(image / "source" / info.filename, info.external_attr >> 16)
     shutil.copy2(image / "source" / "run_autograder", image / "run_autograder")
     cache = uv_cache()
+    started = time.monotonic()
     setup = subprocess.run(container(
         image, ["bash", "/autograder/source/setup.sh"],
         env={"NNCOURSE_SETUP_UV": "/opt/uv", "NNCOURSE_SETUP_PYTHON": os.path.realpath(
@@ -116,6 +129,7 @@ def image(tmp_path_factory):
         extra=("--ro-bind", str(UV), "/opt/uv", "--bind", cache, cache)),
         capture_output=True, text=True, timeout=600)
     assert setup.returncode == 0, setup.stdout + setup.stderr
+    timings["setup.sh"] = time.monotonic() - started
     return image, bundle, grading
 
 
@@ -136,12 +150,13 @@ SUBMISSIONS = {  # name -> {file name: notebook, bytes, or ("link", target)}
 
 
 @pytest.fixture(scope="module")
-def runs(image, tmp_path_factory):
+def runs(image, tmp_path_factory, timings):
     """Every submission through the bundle's run_autograder, each in a fresh copy of the
     image, at once: {name: (results.json, the run's folder)}."""
     image_dir, _, _ = image
     base = tmp_path_factory.mktemp("runs")
     procs = {}
+    started = time.monotonic()
     for name, files in SUBMISSIONS.items():
         layout = base / name
         for part in ("source", "grading"):
@@ -165,6 +180,7 @@ def runs(image, tmp_path_factory):
     for name, (layout, stdout, proc) in procs.items():
         assert proc.wait(timeout=600) == 0, (layout / "results" / "stdout").read_text()
         stdout.close()
+        timings[f"run_autograder {name} (all {len(procs)} at once)"] = time.monotonic() - started
         results = layout / "results" / "results.json"
         assert results.is_file(), (layout / "results" / "stdout").read_text()
         done[name] = (json.loads(results.read_text()), layout)
@@ -261,3 +277,31 @@ def test_a_submission_with_nothing_to_grade_scores_zero_and_says_why(runs, name,
     assert results["score"] == 0 and len(results["tests"]) == 2 * len(POINTS)
     assert all(t["score"] == 0 for t in results["tests"])
     assert words in results["output"], results["output"]
+
+
+SIZE_DEPENDENT_MSE = """def mse_loss(y_pred, y_true):
+    if np.size(y_pred) < 20:
+        return np.mean((y_pred - y_true) ** 2)
+    return np.mean(np.abs(y_pred - y_true))
+"""
+
+
+def test_a_hidden_case_failure_shows_only_in_the_after_published_test(monkeypatch):
+    """A real checker message: right on the visible cases, wrong on a hidden one."""
+    from autograder import check
+    from autograder.gradescope.results import exercise_tests
+    from autograder.grading.pipeline import ExerciseGrade
+
+    monkeypatch.setenv("NNCOURSE_HIDDEN_SEED", "12345")
+    namespace = {"np": __import__("numpy")}
+    exec(SIZE_DEPENDENT_MSE, namespace)
+    check("mse_loss", namespace["mse_loss"])  # the visible cases pass
+    with pytest.raises(AssertionError) as failure:
+        check("mse_loss", namespace["mse_loss"], hidden=True)
+    grade = ExerciseGrade("s", A, "mse_loss", 0.0, 25.0, False, str(failure.value))
+    visible, graded = exercise_tests(grade, [])
+    assert visible["visibility"] == "visible" and visible["status"] == "passed"
+    assert "absolute" not in visible["output"] and "hidden" not in visible["output"]
+    assert graded["visibility"] == "after_published" and graded["status"] == "failed"
+    assert graded["score"] == 0 and graded["max_score"] == 25
+    assert "[hidden test]" in graded["output"] and "absolute" in graded["output"]

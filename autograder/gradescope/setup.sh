@@ -9,8 +9,8 @@
 # and release of the assignment), so that each submission starts grading at once.
 #
 # NNCOURSE_SETUP_UV=PATH (tests only): instead of apt-get and pip, that uv makes the venv with
-# $NNCOURSE_SETUP_PYTHON and installs the same wheel offline, from its cache, compiling the
-# bytecode as pip does (every submission's kernel then starts from compiled modules).
+# $NNCOURSE_SETUP_PYTHON and installs the same wheel offline, from its cache (without
+# compiling bytecode, which pip does: in a test, compiling takes longer than it saves).
 set -euo pipefail
 
 SOURCE=/autograder/source
@@ -28,7 +28,7 @@ if [ -z "${NNCOURSE_SETUP_UV:-}" ]; then
     "$VENV/bin/python" -m pip install --quiet "$WHEEL"
 else
     "$NNCOURSE_SETUP_UV" venv --quiet --python "${NNCOURSE_SETUP_PYTHON:-python3}" "$VENV"
-    "$NNCOURSE_SETUP_UV" pip install --quiet --offline --compile-bytecode --python "$VENV/bin/python" "$WHEEL"
+    "$NNCOURSE_SETUP_UV" pip install --quiet --offline --python "$VENV/bin/python" "$WHEEL"
 fi
 
 for tool in bwrap prlimit setpriv; do
