@@ -73,27 +73,36 @@ class Layout:
                 for name, _expr, cell in prepare_cells.exercises_of(release)]
 
 
-def handed_in(submission: Path, assignment: str) -> tuple[list[Path], list[str]]:
-    """(the regular files named ``<assignment>.ipynb`` under ``submission``, every other file
-    name). Links are never followed: a link could point at the bundle's salt."""
-    wanted, others = [], []
+def handed_in(submission: Path, assignment: str) -> tuple[list[Path], list[str], list[str]]:
+    """(the regular files named ``<assignment>.ipynb`` under ``submission``, the links, every
+    other file name). Links are never followed: a link could point at the bundle's salt."""
+    wanted, links, others = [], [], []
     for folder, dirs, files in os.walk(submission):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_FOLDERS)
         for name in sorted(files):
             path = Path(folder) / name
-            if name == f"{assignment}.ipynb" and path.is_file() and not path.is_symlink():
+            shown = str(path.relative_to(submission))
+            if path.is_symlink():
+                links.append(shown)
+            elif name == f"{assignment}.ipynb" and path.is_file():
                 wanted.append(path)
             else:
-                others.append(str(path.relative_to(submission)))
-    return wanted, others
+                others.append(shown)
+    return wanted, links, others
 
 
-def missing_message(assignment: str, others: list[str]) -> str:
-    found = ", ".join(others[:10]) + (" ..." if len(others) > 10 else "") if others else \
-        "no files at all"
-    return (f"no notebook named {assignment}.ipynb in your submission (it holds {found}). "
-            f"Upload the notebook you worked in, named exactly {assignment}.ipynb "
-            "(a link to a file is not accepted).")
+def missing_message(assignment: str, links: list[str], others: list[str]) -> str:
+    """Why nothing was graded, and what to upload instead."""
+    if others:
+        found = "it holds " + ", ".join(others[:10]) + (" ..." if len(others) > 10 else "")
+    else:
+        found = "it holds no files" + (" but links" if links else " at all")
+    if links:
+        found += "; " + ", ".join(links[:10]) + (" is a link" if len(links) == 1 else
+                                                 " are links") + ", never followed"
+    return (f"no notebook named {assignment}.ipynb in your submission ({found}). Upload the "
+            f"notebook you worked in, itself (not a link to it), named exactly "
+            f"{assignment}.ipynb.")
 
 
 def sandbox_problem() -> str | None:
@@ -135,9 +144,9 @@ def grade_submission(layout: Layout) -> dict:
     course = layout.course()
     assignment = layout.assignment
     exercises = layout.exercises(course)
-    notebooks, others = handed_in(layout.submission, assignment)
+    notebooks, links, others = handed_in(layout.submission, assignment)
     if not notebooks:
-        return not_graded(assignment, missing_message(assignment, others), exercises)
+        return not_graded(assignment, missing_message(assignment, links, others), exercises)
     problem = sandbox_problem()
     if problem:
         return not_graded(assignment, "the grader's sandbox could not start in this container, "
@@ -154,8 +163,9 @@ def grade_submission(layout: Layout) -> dict:
     grades = [g for g in result.grades if g.student == STUDENT and g.assignment == assignment]
     notes = [n for entry in result.notes if entry.student == STUDENT
              and entry.assignment == assignment for n in entry.notes]
-    if not grades:
-        why = "; ".join(notes + result.skipped) or "nothing gradable was found"
+    if not grades or not course.path("autograded", STUDENT, assignment).exists():
+        # unreadable, or two different notebooks: the pipeline's notes say which
+        why = "; ".join(notes + result.skipped) or "nbgrader could not grade the notebook"
         return not_graded(assignment, why, exercises)
     return results_json(assignment, grades, notes, passed_text(course, assignment))
 

@@ -279,9 +279,8 @@ def _grade_assignment(course, assignment, subs, workdir, workers, result, log, s
         f"{min(workers, len(prepared)) or 1} at a time) ...")
     present = sorted(p.parent.name for p in (course.grading / "submitted").glob(
         f"*/{assignment}"))
-    if prepared:  # nothing readable: nothing for nbgrader to run
-        course.nbgrader_all(autograde_commands(assignment, sorted(prepared), present, workers),
-                            log=log)
+    course.nbgrader_all(autograde_commands(assignment, sorted(prepared), present, workers),
+                        log=log)
     reasons = {}
     for sub in subs:
         if sub.student not in prepared:
