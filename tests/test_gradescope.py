@@ -313,3 +313,17 @@ def test_a_hidden_case_failure_shows_only_in_the_after_published_test(monkeypatc
     assert graded["visibility"] == "after_published" and graded["status"] == "failed"
     assert graded["score"] == 0 and graded["max_score"] == 25
     assert "[hidden test]" in graded["output"] and "absolute" in graded["output"]
+
+
+def test_run_autograder_writes_results_even_when_the_grader_cannot_start(image, tmp_path):
+    """No /autograder/venv (setup.sh failed): run_autograder still leaves valid results."""
+    image_dir, _, _ = image
+    shutil.copytree(image_dir / "source", tmp_path / "source")
+    shutil.copy2(image_dir / "run_autograder", tmp_path / "run_autograder")
+    (tmp_path / "submission").mkdir()
+    nbformat.write(submission(A), tmp_path / "submission" / f"{A}.ipynb")
+    out = subprocess.run(container(tmp_path, ["/autograder/run_autograder"]),
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert results["score"] == 0 and "could not start" in results["output"]
