@@ -4,6 +4,8 @@ check     execute notebooks in a real kernel and grade every exercise (visible a
           checks), without nbgrader; prints a table, exit status 0 only when all pass.
 grade     grade a folder of submissions (a folder or zip per student) with nbgrader:
           autograde, feedback, CSV exports and a class report (instructors).
+gradescope
+          write each assignment's Gradescope autograder zip (instructors).
 """
 
 from __future__ import annotations
@@ -62,6 +64,12 @@ def cmd_grade(args) -> int:
         return 2
 
 
+def cmd_gradescope(args) -> int:
+    from .gradescope.bundle import main_gradescope
+
+    return main_gradescope(args)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -90,6 +98,18 @@ def main(argv=None) -> int:
     grade.add_argument("--workers", type=int, default=2,
                        help="submissions run at once in the sandbox (default 2)")
     grade.set_defaults(run=cmd_grade)
+    gradescope = sub.add_parser("gradescope", help="write Gradescope autograder zips, one per "
+                                "assignment")
+    gradescope.add_argument("--assignment", action="append",
+                            help="this assignment only (repeatable; default: all)")
+    gradescope.add_argument("--out", help="folder for the zips (default: <grading>/gradescope/),"
+                            " or a .zip path for one assignment")
+    gradescope.add_argument("--grading-dir", help="the grading folder whose salt the zips carry "
+                            "(default: $NNCOURSE_GRADING_DIR or grading/)")
+    gradescope.add_argument("--cell-timeout", type=int,
+                            help="seconds a cell may run on Gradescope (default: "
+                                 "$NNCOURSE_CELL_TIMEOUT or 60)")
+    gradescope.set_defaults(run=cmd_gradescope)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -188,11 +188,14 @@ def _graded_outputs(autograded: Path):
 
 
 def grade(submissions: Path, course: Course | None = None, assignments: list[str] | None = None,
-          workers: int = 2, say=print, students: list[str] | None = None) -> ClassResult:
+          workers: int = 2, say=print, students: list[str] | None = None,
+          extras: bool = True) -> ClassResult:
     """Grade every submission under ``submissions``; write feedback, CSVs and the report.
 
     students: grade only these (a regrade); everyone else's results, in the report, the CSVs
-    and ``results.json``, stay as the last run left them. Returns the whole class's results.
+    and ``results.json``, stay as the last run left them. extras=False: only the gradebook
+    and ``results.json``, no feedback, exports or report (a Gradescope run of one
+    submission). Returns the whole class's results.
     """
     course = course or Course()
     bubblewrap.require()  # refuse to grade rather than grade unsandboxed
@@ -222,12 +225,20 @@ def grade(submissions: Path, course: Course | None = None, assignments: list[str
         for assignment in sorted({s.assignment for s in subs}):
             say(f"{assignment}: {sum(s.assignment == assignment for s in subs)} submissions")
             _grade_assignment(course, assignment, [s for s in subs if s.assignment == assignment],
-                              Path(tmp), workers, result, log, say)
+                              Path(tmp), workers, result, log, say, extras)
     results_file = course.grading / "results.json"  # other students' and assignments' stay
     result = result.merged_into(ClassResult.load(results_file))
-    report.write(course.grading, result)
+    if extras:
+        report.write(course.grading, result)
     results_file.write_text(json.dumps(result.to_json(), indent=1))
     return result
+
+
+def prepare_assignment(course: Course, assignment: str) -> None:
+    """nbgrader's gradebook entry and release of ``assignment``, made ahead of grading (a
+    Gradescope image is prepared once, then grades each submission in a fresh container)."""
+    with open(course.grading / "nbgrader.log", "a") as log:
+        _generate(course, assignment, log)
 
 
 def _generate(course, assignment, log) -> None:
@@ -249,7 +260,8 @@ def _generate(course, assignment, log) -> None:
     stamp.write_text(digest)
 
 
-def _grade_assignment(course, assignment, subs, workdir, workers, result, log, say):
+def _grade_assignment(course, assignment, subs, workdir, workers, result, log, say,
+                      extras=True):
     release = course.release(assignment)
     _generate(course, assignment, log)
     for kind in ("submitted", "autograded", "feedback"):  # a fresh start for these students
@@ -279,6 +291,8 @@ def _grade_assignment(course, assignment, subs, workdir, workers, result, log, s
             notes[sub.student].append("nbgrader could not grade this notebook (see nbgrader.log)")
         reasons[sub.student] = found or {}
     _record(course, assignment, subs, release, reasons, notes, result)
+    if not extras:
+        return
     (course.grading / "exports").mkdir(exist_ok=True)
     others = sorted(set(present) - set(prepared))
     course.nbgrader_all([  # at once: feedback for these students, and the whole export
