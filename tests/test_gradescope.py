@@ -85,7 +85,7 @@ def container(layout: Path, command: list[str], venv: Path | None = None,
     return args + [*extra, "--chdir", "/autograder", *command]
 
 
-pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.xdist_group("nbgrader"),
+pytestmark = [pytest.mark.slow, pytest.mark.nbgrader, pytest.mark.xdist_group("gradescope"),
               pytest.mark.skipif(not (bubblewrap.available() and bubblewrap.is_root()
                                       and UV.exists()),
                                  reason="needs bubblewrap, root and the venv's uv")]
