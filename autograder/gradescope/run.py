@@ -114,12 +114,12 @@ def sandbox_problem() -> str | None:
         return str(exc)
     rundir = tempfile.mkdtemp(prefix="nnsb-probe-", dir="/tmp")
     try:
-        scratch = os.path.join(rundir, "home")
-        os.mkdir(scratch)
+        files = os.path.join(rundir, "files")  # what the kernel's scratch folder starts with
+        os.mkdir(files)
         os.chmod(rundir, 0o755)
-        os.chmod(scratch, 0o777)
+        os.chmod(files, 0o755)
         uid = bubblewrap.sandbox_uid() if bubblewrap.is_root() else None
-        cmd = bubblewrap.command([sys.executable, "-c", "pass"], rundir=rundir, scratch=scratch,
+        cmd = bubblewrap.command([sys.executable, "-c", "pass"], rundir=rundir, files=files,
                                  packages={}, uid=uid)
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if out.returncode:
