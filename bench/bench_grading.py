@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -103,14 +102,6 @@ def sample(classdir: Path, target: Path, students: int) -> Path:
     for folder in honest[:students]:
         shutil.copytree(folder, target / folder.name)
     return target
-
-
-def children_cpu() -> float:
-    """CPU seconds (user and system) of every finished child process, grandchildren (nbgrader's
-    kernels, in or out of the sandbox) included: the figure that load from elsewhere on the
-    machine changes least."""
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def count_notebooks(classdir: Path) -> int:
@@ -197,20 +188,18 @@ def main(argv=None) -> int:
             classdir = work / "class" if way == "sandboxed" else peers
             graded = count_notebooks(classdir)
             print(f"{way}: grading {graded} student-notebooks ...", flush=True)
-            cpu = children_cpu()
             if way == "plain nbgrader":
                 seconds = run_plain(classdir, work, notebooks)
             elif way == "previous pipeline":
                 seconds = run_pipeline(previous_code(work), classdir, work, "previous")
             else:
                 seconds = run_pipeline(ROOT, classdir, work, "sandboxed")
-            cpu = children_cpu() - cpu
-            print(f"{way}: {seconds:.0f} s, {cpu:.0f} CPU s", flush=True)
-            rows.append((way, graded, seconds, cpu))
+            print(f"{way}: {seconds:.0f} s", flush=True)
+            rows.append((way, graded, seconds))
             if way == "sandboxed" and REGRADE[1] in notebooks and args.students > 4:
                 regrade = run_regrade(classdir, work, "sandboxed", *REGRADE)
                 print(f"regrade of one notebook: {regrade:.1f} s", flush=True)
-    per = {way: seconds / graded for way, graded, seconds, _ in rows}
+    per = {way: seconds / graded for way, graded, seconds in rows}
     base = per.get("plain nbgrader")
     load = os.getloadavg()
     lines = [f"{args.students} students x {len(notebooks)} notebooks = {count} student-notebooks "
@@ -218,14 +207,12 @@ def main(argv=None) -> int:
              f"unanswered); {os.cpu_count()} cores; BLAS on one thread per process; load "
              f"average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min)",
              "", "| way | student-notebooks graded | seconds | s per student-notebook "
-             f"| whole class of {count} | vs plain nbgrader | CPU s per student-notebook |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    for way, graded, seconds, cpu in rows:
+             f"| whole class of {count} | vs plain nbgrader |", "|---|---:|---:|---:|---:|---:|"]
+    for way, graded, seconds in rows:
         whole = (f"{seconds / 60:.1f} min" if graded == count
                  else f"~{per[way] * count / 60:.0f} min (extrapolated)")
         ratio = f"{per[way] / base:.2f}x" if base else "-"
-        lines.append(f"| {way} | {graded} | {seconds:.0f} | {per[way]:.1f} | {whole} | {ratio} "
-                     f"| {cpu / graded:.1f} |")
+        lines.append(f"| {way} | {graded} | {seconds:.0f} | {per[way]:.1f} | {whole} | {ratio} |")
     if regrade is not None:
         lines += ["", f"One student's notebook regraded afterwards (`grade --student {REGRADE[0]} "
                   f"--assignment {REGRADE[1]}`, the notebook with the most exercises, results "
