@@ -126,9 +126,18 @@ class Course:
 
     def nbgrader_all(self, commands: list[list[str]], log=None) -> list:
         """Run nbgrader commands at once (one process each); their results, in order."""
+        return self.nbgrader_start(commands, log)()
+
+    def nbgrader_start(self, commands: list[list[str]], log=None):
+        """Start nbgrader commands at once (one process each); a function that waits for
+        them and returns their results, in order."""
         procs = [subprocess.Popen([sys.executable, "-m", "nbgrader", *args], cwd=self.root,
                                   env=self.env(), stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for args in commands]
+        return lambda: self._finish(commands, procs, log)
+
+    @staticmethod
+    def _finish(commands, procs, log) -> list:
         results = []
         for args, proc in zip(commands, procs):
             stdout, stderr = proc.communicate()
@@ -208,7 +217,7 @@ def grade(submissions: Path, course: Course | None = None, assignments: list[str
     log = open(course.grading / "nbgrader.log", "w")  # noqa: SIM115  (closed below)
     with tempfile.TemporaryDirectory() as tmp, log:
         subs, result.skipped = collect(Path(submissions), wanted, Path(tmp),
-                                       roster=lms.roster_of(course.grading))
+                                       roster=lms.roster_of(course.grading), students=students)
         originals = course.grading / "originals"
         if Path(submissions).resolve() == (course.grading / "submitted").resolve() \
                 and originals.is_dir():
@@ -222,15 +231,19 @@ def grade(submissions: Path, course: Course | None = None, assignments: list[str
             if missing:
                 raise ValueError(f"no hand-in from {', '.join(missing)} under {submissions}")
             subs = [s for s in subs if s.student in students]
+        finish = lambda: None  # noqa: E731  (the last assignment's feedback and export)
         for assignment in sorted({s.assignment for s in subs}):
+            finish()
             say(f"{assignment}: {sum(s.assignment == assignment for s in subs)} submissions")
-            _grade_assignment(course, assignment, [s for s in subs if s.assignment == assignment],
-                              Path(tmp), workers, result, log, say, extras)
-    results_file = course.grading / "results.json"  # other students' and assignments' stay
-    result = result.merged_into(ClassResult.load(results_file))
-    if extras:
-        report.write(course.grading, result)
-    results_file.write_text(json.dumps(result.to_json(), indent=1))
+            finish = _grade_assignment(course, assignment,
+                                       [s for s in subs if s.assignment == assignment],
+                                       Path(tmp), workers, result, log, say, extras)
+        results_file = course.grading / "results.json"  # other students' and assignments' stay
+        result = result.merged_into(ClassResult.load(results_file))
+        if extras:  # while nbgrader writes the last feedback and export
+            report.write(course.grading, result)
+        results_file.write_text(json.dumps(result.to_json(), indent=1))
+        finish()
     return result
 
 
@@ -262,6 +275,9 @@ def _generate(course, assignment, log) -> None:
 
 def _grade_assignment(course, assignment, subs, workdir, workers, result, log, say,
                       extras=True):
+    """Autograde ``subs`` of ``assignment`` and record their grades in ``result``; then start
+    nbgrader's feedback and export, and return the function that waits for them (so that the
+    report is written meanwhile)."""
     release = course.release(assignment)
     _generate(course, assignment, log)
     for kind in ("submitted", "autograded", "feedback"):  # a fresh start for these students
@@ -292,10 +308,10 @@ def _grade_assignment(course, assignment, subs, workdir, workers, result, log, s
         reasons[sub.student] = found or {}
     _record(course, assignment, subs, release, reasons, notes, result)
     if not extras:
-        return
+        return lambda: None
     (course.grading / "exports").mkdir(exist_ok=True)
     others = sorted(set(present) - set(prepared))
-    course.nbgrader_all([  # at once: feedback for these students, and the whole export
+    return course.nbgrader_start([  # at once: feedback for these students, the whole export
         ["generate_feedback", assignment, "--force"]
         + ([f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []),
         ["export", f"--to={course.grading / 'exports' / 'grades.csv'}"]], log=log)

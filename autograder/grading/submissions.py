@@ -273,7 +273,8 @@ def _is_class_download(root: Path) -> bool:
 
 
 def collect(folder: Path, assignments: list[str], workdir: Path,
-            roster: list[lms.Student] | None = None) -> tuple[list[Submission], list[str]]:
+            roster: list[lms.Student] | None = None,
+            students: list[str] | None = None) -> tuple[list[Submission], list[str]]:
     """Submissions under ``folder`` for the given assignment ids, and notes on what was skipped.
 
     ``folder`` may also be a class-wide ``.zip``; zips are extracted under ``workdir``, and
@@ -281,7 +282,8 @@ def collect(folder: Path, assignments: list[str], workdir: Path,
     Notebooks are matched to assignments by file name. ``roster`` (from
     ``lms.roster_from_gradebook``) maps LMS hand-ins to the students' nbgrader ids: Canvas
     by Canvas user id, Moodle by name; without it, a Canvas hand-in is its Canvas user id
-    and a Moodle one its name.
+    and a Moodle one its name. ``students``: only their hand-ins (a regrade; the others are
+    neither copied nor compared).
     """
     folder = Path(folder)
     workdir = Path(workdir)
@@ -298,7 +300,10 @@ def collect(folder: Path, assignments: list[str], workdir: Path,
     else:
         raise FileNotFoundError(f"no folder of submissions at {folder}")
     collector.lms_without_notebook()
-    return _resolve(collector.candidates, workdir, collector.notes)
+    candidates = collector.candidates
+    if students is not None:
+        candidates = [c for c in candidates if c.key in set(students)]
+    return _resolve(candidates, workdir, collector.notes)
 
 
 def _resolve(candidates: list[_Candidate], workdir: Path,
