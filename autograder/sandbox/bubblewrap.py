@@ -54,6 +54,11 @@ class Limits:
     disk_bytes: int = 512 * 2**20
     """The sandbox's /tmp (scratch folder included): a tmpfs of this size."""
 
+    def memory_reason(self) -> str:
+        """Why a kernel over ``memory_bytes`` was stopped, as the student reads it."""
+        return (f"the kernel used more than {self.memory_bytes / 2**30:g} GiB of memory (all its "
+                "processes together) and was stopped")
+
     def prlimit(self, switch_user: bool) -> list[str]:
         args = ["prlimit", f"--as={self.memory_bytes}", f"--fsize={self.file_bytes}",
                 f"--cpu={self.cpu_seconds}"]

@@ -159,15 +159,6 @@ class KernelCgroup:
         procs = [str(f / "cgroup.procs") for f in self.folders.values()]
         return ["/bin/sh", "-c", JOIN, "sh", *procs, "--", *command]
 
-    def pids(self) -> set[int]:
-        found = set()
-        for folder in self.folders.values():
-            try:
-                found.update(int(p) for p in (folder / "cgroup.procs").read_text().split())
-            except OSError:
-                pass
-        return found
-
     def oom_kills(self) -> int:
         """How many of the kernel's processes the OOM killer stopped for this cgroup's limit."""
         folder = self.folders.get("memory", self.folders.get(""))
@@ -197,8 +188,7 @@ class KernelCgroup:
 
     def death_reason(self) -> str | None:
         if self.oom_kills():
-            return (f"the kernel used more than {_gib(self.limits.memory_bytes)} of memory (all "
-                    "its processes together) and was stopped")
+            return self.limits.memory_reason()
         return None
 
     def remove(self) -> None:
@@ -212,10 +202,6 @@ def _write(path: Path, value, optional: bool = False) -> None:
     except FileNotFoundError:
         if not optional:
             raise
-
-
-def _gib(n: int) -> str:
-    return f"{n / 2**30:g} GiB"
 
 
 def _kill_and_remove(folders: list[Path], wait: float = 5.0) -> None:

@@ -80,7 +80,6 @@ class Watchdog:
         self.limits = limits
         self.interval = interval
         self.reason: str | None = None
-        self.peak_rss = 0
         self._stop = threading.Event()
         self._cpu: deque[tuple[float, float]] = deque()
         self._thread = threading.Thread(target=self._run, name=f"watchdog-{pid}", daemon=True)
@@ -91,7 +90,6 @@ class Watchdog:
             count, rss, cpu, pids = tree_usage(self.pid)
             if not pids:
                 return
-            self.peak_rss = max(self.peak_rss, rss)
             reason = self._over(count, rss, cpu)
             if reason:
                 self.reason = reason
@@ -101,8 +99,7 @@ class Watchdog:
     def _over(self, count: int, rss: int, cpu: float) -> str | None:
         lim = self.limits
         if rss > lim.memory_bytes:
-            return (f"the kernel used more than {lim.memory_bytes / 2**30:g} GiB of memory (all "
-                    "its processes together) and was stopped")
+            return lim.memory_reason()
         if count > lim.processes:
             return f"the kernel started more than {lim.processes} processes and was stopped"
         if cpu > lim.cpu_seconds:
